@@ -1,0 +1,103 @@
+"""The store: engines for one database URL, transactions, and migrations.
+
+`sqlite:///path` for the embedded store, `postgresql://…` for production.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Connection, exc
+
+from tether.errors import StoreError
+from tether.runtime.store import postgres, sqlite
+
+T = TypeVar("T")
+log = logging.getLogger("tether.store")
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_RETRIES = 5
+
+
+class Store:
+    """One database. `write()` and `read()` yield a Connection inside a transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        make = sqlite.make_engines if self.dialect == "sqlite" else postgres.make_engines
+        self.writer, self.reader = make(url)
+
+    def __repr__(self) -> str:
+        return f"Store({self.dialect})"
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        try:
+            with self.writer.begin() as conn:
+                yield conn
+        except exc.IntegrityError:
+            raise
+        except exc.SQLAlchemyError as error:
+            raise StoreError(f"database write failed: {error}") from error
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        try:
+            with self.reader.begin() as conn:
+                yield conn
+        except exc.SQLAlchemyError as error:
+            raise StoreError(f"database read failed: {error}") from error
+
+    def retrying(self, fn: Callable[[], T]) -> T:
+        """Run `fn` again when the database is briefly unreachable (a restart, a lost connection)."""
+        for attempt in range(_RETRIES):
+            try:
+                return fn()
+            except StoreError as error:
+                if attempt == _RETRIES - 1 or not _is_transient(error):
+                    raise
+                log.warning("database unavailable, retrying: %s", error)
+                time.sleep(0.2 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def migrate(self) -> None:
+        migrate(self)
+
+    def dispose(self) -> None:
+        self.writer.dispose()
+        self.reader.dispose()
+
+
+def _is_transient(error: StoreError) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, exc.OperationalError | exc.InterfaceError) or "locked" in str(error)
+
+
+_migrate_lock = threading.Lock()
+
+
+def migrate(store: Store) -> None:
+    """Bring the schema to the newest revision (alembic upgrade head)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with _migrate_lock, store.writer.connect() as conn:
+        if store.dialect == "postgresql":
+            # Two processes starting together must not both create the tables.
+            conn.exec_driver_sql("SELECT pg_advisory_lock(727274)")
+        config.attributes["connection"] = conn
+        try:
+            command.upgrade(config, "head")
+        finally:
+            if store.dialect == "postgresql":
+                conn.exec_driver_sql("SELECT pg_advisory_unlock(727274)")
+            conn.commit()

@@ -1,0 +1,171 @@
+"""The database tables (SQLModel). The store is the source of truth; actors keep only what they can rebuild."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
+
+
+def _json(default: Any = None) -> Any:
+    return Field(default=default, sa_column=Column(JSON, nullable=True))
+
+
+class Environment(SQLModel, table=True):
+    __tablename__ = "environments"
+
+    id: str = Field(primary_key=True)
+    slug: str = Field(unique=True, max_length=64)
+    secret_key: str = Field(unique=True, max_length=256)
+    concurrency_limit: int = Field(default=100)
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class WorkerVersion(SQLModel, table=True):
+    """A registered set of task code: which modules to import, and the manifest of its tasks."""
+
+    __tablename__ = "worker_versions"
+    __table_args__ = (UniqueConstraint("environment_id", "version"),)
+
+    id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True, autoincrement=True))
+    environment_id: str = Field(index=True)
+    version: str = Field(max_length=64)
+    content_hash: str = Field(max_length=64)
+    project_root: str
+    modules: list[str] = _json(default=[])
+    manifest: dict[str, Any] = _json(default={})
+    is_current: bool = Field(default=True)
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class QueueRow(SQLModel, table=True):
+    __tablename__ = "queues"
+    __table_args__ = (UniqueConstraint("environment_id", "name"),)
+
+    id: str = Field(primary_key=True)
+    environment_id: str = Field(index=True)
+    name: str = Field(max_length=128)
+    kind: str = Field(default="task", max_length=16)
+    concurrency_limit: int | None = None
+    concurrency_key_limit: int = Field(default=1)
+    limit_override: int | None = None
+    paused: bool = Field(default=False)
+    created_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime | None = _ts(nullable=False)
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_dequeue", "status", "queue", "available_at"),
+        Index("ix_runs_env_created", "environment_id", "id"),
+        Index("ix_runs_lease", "status", "lease_expires_at"),
+    )
+
+    id: str = Field(primary_key=True)
+    environment_id: str
+    task_identifier: str = Field(max_length=128)
+    status: str = Field(max_length=16)
+    payload: Any = _json()
+    output: Any = _json()
+    error: dict[str, Any] | None = _json()
+    metadata_: dict[str, Any] | None = Field(default=None, sa_column=Column("metadata", JSON, nullable=True))
+    tags: list[str] = _json(default=[])
+    options: dict[str, Any] = _json(default={})
+
+    queue: str = Field(max_length=128)
+    concurrency_key: str = Field(default="", max_length=256)
+    priority: float = Field(default=0)
+    machine: str = Field(default="small-1x", max_length=32)
+    max_attempts: int | None = None
+    max_duration: float | None = None
+    version: str | None = Field(default=None, max_length=64)
+    lock_to_version: str | None = Field(default=None, max_length=64)
+    attempt_count: int = Field(default=0)
+
+    idempotency_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    idempotency_slot: str | None = Field(default=None, sa_column=Column(Text, nullable=True, unique=True))
+    idempotency_expires_at: datetime | None = _ts()
+
+    created_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime | None = _ts(nullable=False)
+    queued_at: datetime | None = _ts()
+    available_at: datetime | None = _ts()
+    delay_until: datetime | None = _ts()
+    ttl: str | None = Field(default=None, max_length=32)
+    expires_at: datetime | None = _ts()
+    started_at: datetime | None = _ts()
+    finished_at: datetime | None = _ts()
+    expired_at: datetime | None = _ts()
+    lease_expires_at: datetime | None = _ts()
+    dispatch_token: str | None = Field(default=None, max_length=64)
+
+    batch_id: str | None = Field(default=None, index=True, max_length=64)
+    parent_run_id: str | None = Field(default=None, index=True, max_length=64)
+    root_run_id: str | None = Field(default=None, max_length=64)
+    depth: int = Field(default=0)
+    trigger_function: str = Field(default="trigger", max_length=32)
+    replayed_from: str | None = Field(default=None, max_length=64)
+
+
+class RunTag(SQLModel, table=True):
+    __tablename__ = "run_tags"
+
+    run_id: str = Field(primary_key=True)
+    tag: str = Field(primary_key=True, max_length=128, index=True)
+
+
+class AttemptRow(SQLModel, table=True):
+    __tablename__ = "attempts"
+    __table_args__ = (UniqueConstraint("run_id", "number"),)
+
+    id: str = Field(primary_key=True)
+    run_id: str = Field(index=True)
+    number: int
+    status: str = Field(max_length=16)
+    error: dict[str, Any] | None = _json()
+    created_at: datetime | None = _ts(nullable=False)
+    completed_at: datetime | None = _ts()
+
+
+class BatchRow(SQLModel, table=True):
+    __tablename__ = "batches"
+
+    id: str = Field(primary_key=True)
+    environment_id: str = Field(index=True)
+    run_count: int
+    items_accepted: int = Field(default=0)
+    idempotency_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime | None = _ts(nullable=False)
+
+
+class RunEvent(SQLModel, table=True):
+    """Append-only, sequence-numbered log of run changes; the realtime streams read it."""
+
+    __tablename__ = "run_events"
+
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
+    run_id: str = Field(index=True, max_length=64)
+    status: str = Field(max_length=16)
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class RunLog(SQLModel, table=True):
+    __tablename__ = "run_logs"
+
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
+    run_id: str = Field(index=True, max_length=64)
+    attempt: int
+    level: str = Field(max_length=16)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime | None = _ts(nullable=False)
+
+
+METADATA = SQLModel.metadata

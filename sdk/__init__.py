@@ -1,0 +1,82 @@
+"""Tether: durable background tasks for Python, on Ray.
+
+    from tether import task, queue, Retry
+
+    @task(id="hello")
+    def hello(payload: dict) -> str:
+        return f"hello {payload['name']}"
+
+    handle = hello.trigger({"name": "Ada"})
+    print(handle.wait().output)
+"""
+
+from tether import queues, runs
+from tether.client import AsyncClient, Client, configure
+from tether.config import ProjectConfig, load_config
+from tether.errors import (
+    AbortTaskRunError,
+    ApiError,
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    NotFoundError,
+    OutputNotSerializableError,
+    PayloadTooLargeError,
+    PermissionDeniedError,
+    RunFailedError,
+    TaskRunCanceled,
+    TetherError,
+    ValidationError,
+    WaitTimeoutError,
+)
+from tether.handles import RunHandle
+from tether.machines import PRESETS as MACHINE_PRESETS
+from tether.machines import Machine
+from tether.models import BatchResult, QueueInfo, Run, RunPage
+from tether.queues import Queue, queue
+from tether.retry import Retry
+from tether.tasks import Hooks, Task, task, tasks
+from tether.context import RunContext, current_run, logger
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MACHINE_PRESETS",
+    "AbortTaskRunError",
+    "ApiError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BatchResult",
+    "Client",
+    "ConfigurationError",
+    "ConflictError",
+    "Hooks",
+    "Machine",
+    "NotFoundError",
+    "OutputNotSerializableError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "ProjectConfig",
+    "Queue",
+    "QueueInfo",
+    "Retry",
+    "Run",
+    "RunContext",
+    "RunFailedError",
+    "RunHandle",
+    "RunPage",
+    "Task",
+    "TaskRunCanceled",
+    "TetherError",
+    "ValidationError",
+    "WaitTimeoutError",
+    "configure",
+    "current_run",
+    "load_config",
+    "logger",
+    "queue",
+    "queues",
+    "runs",
+    "task",
+    "tasks",
+]

@@ -1,0 +1,93 @@
+"""Every gateway operation the SDK makes, described once as data.
+
+A `Call` names the operation and its arguments, and knows its HTTP form. The HTTP clients
+(sync and async) send it over the wire; inside a run the engine backend executes the same
+`Call` in-process by its `op`, so both paths share one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from tether.options import BatchTriggerRequest, TriggerRequest
+
+
+@dataclass(frozen=True)
+class Call:
+    op: str
+    method: str
+    path: str
+    args: dict[str, Any] = field(default_factory=dict)
+    json: Any = None
+    params: dict[str, Any] | None = None
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def trigger(task_id: str, request: TriggerRequest) -> Call:
+    body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Call("trigger", "POST", f"/api/v1/tasks/{_q(task_id)}/trigger", {"task_id": task_id, "request": request}, body)
+
+
+def batch_trigger(request: BatchTriggerRequest) -> Call:
+    body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Call("batch_trigger", "POST", "/api/v2/tasks/batch", {"request": request}, body)
+
+
+def retrieve_run(run_id: str) -> Call:
+    return Call("retrieve_run", "GET", f"/api/v3/runs/{_q(run_id)}", {"run_id": run_id})
+
+
+def list_runs(params: dict[str, Any]) -> Call:
+    return Call("list_runs", "GET", "/api/v1/runs", {"params": params}, params=params)
+
+
+def cancel_run(run_id: str) -> Call:
+    return Call("cancel_run", "POST", f"/api/v2/runs/{_q(run_id)}/cancel", {"run_id": run_id})
+
+
+def replay_run(run_id: str) -> Call:
+    return Call("replay_run", "POST", f"/api/v1/runs/{_q(run_id)}/replay", {"run_id": run_id})
+
+
+def reschedule_run(run_id: str, delay: Any) -> Call:
+    return Call("reschedule_run", "POST", f"/api/v1/runs/{_q(run_id)}/reschedule", {"run_id": run_id, "delay": delay}, {"delay": delay})
+
+
+def add_tags(run_id: str, tags: list[str]) -> Call:
+    return Call("add_tags", "POST", f"/api/v1/runs/{_q(run_id)}/tags", {"run_id": run_id, "tags": tags}, {"tags": tags})
+
+
+def run_logs(run_id: str) -> Call:
+    return Call("run_logs", "GET", f"/api/v1/runs/{_q(run_id)}/logs", {"run_id": run_id})
+
+
+def list_queues() -> Call:
+    return Call("list_queues", "GET", "/api/v1/queues")
+
+
+def retrieve_queue(name: str) -> Call:
+    return Call("retrieve_queue", "GET", f"/api/v1/queues/{_q(name)}", {"name": name})
+
+
+def pause_queue(name: str, paused: bool) -> Call:
+    action = "pause" if paused else "resume"
+    return Call("pause_queue", "POST", f"/api/v1/queues/{_q(name)}/pause", {"name": name, "paused": paused}, {"action": action})
+
+
+def override_queue_limit(name: str, limit: int) -> Call:
+    return Call(
+        "override_queue_limit",
+        "POST",
+        f"/api/v1/queues/{_q(name)}/concurrency/override",
+        {"name": name, "limit": limit},
+        {"concurrencyLimit": limit},
+    )
+
+
+def reset_queue_limit(name: str) -> Call:
+    return Call("reset_queue_limit", "POST", f"/api/v1/queues/{_q(name)}/concurrency/reset", {"name": name})

@@ -1,0 +1,53 @@
+"""Payloads and outputs: validated against the task's pydantic type, and always plain JSON on the wire."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from tether.errors import OutputNotSerializableError, ValidationError
+
+MAX_PAYLOAD_BYTES = 3 * 1024 * 1024
+
+
+def to_json_value(value: Any) -> Any:
+    """A payload or output as a JSON value: pydantic models are dumped, everything else must already be JSON."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return TypeAdapter(Any).dump_python(value, mode="json")
+
+
+def encode_output(value: Any) -> str:
+    """The JSON text of a run's return value, or OutputNotSerializableError saying what was returned."""
+    try:
+        return json.dumps(to_json_value(value), allow_nan=False)
+    except (TypeError, ValueError, Exception) as exc:  # pydantic raises its own serialization errors
+        raise OutputNotSerializableError(
+            f"the task returned a {type(value).__name__}, which is not JSON-serializable; "
+            f"return a dict, list, str, number, bool, None or a pydantic model ({exc})"
+        ) from exc
+
+
+def validate_payload(payload_type: Any, payload: Any) -> Any:
+    """Check a JSON payload against the task's declared type; raise ValidationError listing the field errors."""
+    if payload_type is None:
+        return payload
+    try:
+        TypeAdapter(payload_type).validate_python(payload)
+    except PydanticValidationError as exc:
+        errors = [
+            {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
+            for err in exc.errors(include_url=False, include_input=False)
+        ]
+        summary = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}" for e in errors)
+        raise ValidationError(f"payload does not match {getattr(payload_type, '__name__', payload_type)}: {summary}", details=errors) from None
+    return payload
+
+
+def parse_payload(payload_type: Any, payload: Any) -> Any:
+    if payload_type is None:
+        return payload
+    return TypeAdapter(payload_type).validate_python(payload)

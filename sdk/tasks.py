@@ -1,0 +1,250 @@
+"""Defining tasks (`@task`) and triggering them, by object or by id (`tasks.trigger("id", ...)`)."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from tether import _calls
+from tether._payload import MAX_PAYLOAD_BYTES, to_json_value, validate_payload
+from tether.client import asend, send
+from tether.errors import ConfigurationError, PayloadTooLargeError, ValidationError
+from tether.handles import RunHandle
+from tether.machines import Machine, resolve_machine
+from tether.models import BatchResult
+from tether.options import BatchItem, BatchTriggerRequest, TriggerRequest, build_options
+from tether.queues import Queue
+from tether.retry import Retry
+
+PayloadT = TypeVar("PayloadT")
+OutputT = TypeVar("OutputT")
+P = ParamSpec("P")
+
+Hook = Callable[..., Any]
+Duration = str | float | timedelta
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Lifecycle hooks. `init` runs once per RunActor process; the others once per attempt.
+
+    `on_failure(payload, error, ctx)` also fires for TIMED_OUT, CRASHED and CANCELED runs,
+    with `ctx.reason` naming the status.
+    """
+
+    init: Hook | None = None
+    on_start: Hook | None = None
+    on_success: Hook | None = None
+    on_failure: Hook | None = None
+
+
+@dataclass
+class Task(Generic[PayloadT, OutputT]):
+    """A registered task. Call `.trigger(payload)` to run it through Tether, or call it directly to run it inline."""
+
+    id: str
+    fn: Callable[..., Any]
+    queue: Queue | None = None
+    retry: Retry | None = None
+    machine: Machine = field(default_factory=lambda: resolve_machine(None))
+    max_duration: float | None = None
+    hooks: Hooks = field(default_factory=Hooks)
+    max_runs_per_actor: int = 50
+    payload_type: Any = None
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.fn)
+
+    @property
+    def module(self) -> str:
+        return self.fn.__module__
+
+    @property
+    def queue_name(self) -> str:
+        return self.queue.name if self.queue else f"task/{self.id}"
+
+    def __call__(self, payload: PayloadT) -> OutputT | Awaitable[OutputT]:
+        return self.fn(payload)
+
+    def trigger(self, payload: PayloadT, **options: Any) -> RunHandle[OutputT]:
+        """Queue a run and return its handle at once.
+
+        Options: idempotency_key, idempotency_key_ttl, concurrency_key, queue, delay, ttl, tags,
+        priority, max_attempts, max_duration, machine, metadata.
+
+            handle = send_welcome_email.trigger(WelcomeEmail(email="a@b.c"), delay="30s")
+        """
+        return _trigger(self.id, payload, options, self.payload_type)
+
+    async def atrigger(self, payload: PayloadT, **options: Any) -> RunHandle[OutputT]:
+        """The async twin of `trigger`."""
+        return await _atrigger(self.id, payload, options, self.payload_type)
+
+    def batch_trigger(self, items: Iterable[PayloadT | dict[str, Any]]) -> BatchResult:
+        """Trigger up to 1,000 runs of this task in one request.
+
+        Each item is a payload, or `{"payload": ..., "options": {...}}` to set per-run options.
+        """
+        return _batch(self.id, items, self.payload_type)
+
+    async def abatch_trigger(self, items: Iterable[PayloadT | dict[str, Any]]) -> BatchResult:
+        return BatchResult.model_validate(await asend(_calls.batch_trigger(_batch_request(self.id, items, self.payload_type))))
+
+
+_registry: dict[str, Task[Any, Any]] = {}
+
+
+def registered_tasks() -> dict[str, Task[Any, Any]]:
+    return dict(_registry)
+
+
+def unregister_module(module: str) -> None:
+    for task_id in [t.id for t in _registry.values() if t.module == module]:
+        del _registry[task_id]
+
+
+def task(
+    *,
+    id: str,  # noqa: A002 - Trigger.dev's name for it
+    queue: Queue | None = None,
+    retry: Retry | None = None,
+    machine: str | Machine | None = None,
+    max_duration: float | None = None,
+    init: Hook | None = None,
+    on_start: Hook | None = None,
+    on_success: Hook | None = None,
+    on_failure: Hook | None = None,
+    max_runs_per_actor: int = 50,
+) -> Callable[[Callable[..., Any]], Task[Any, Any]]:
+    """Register a function as a task.
+
+        @task(id="send-welcome-email", queue=emails, max_duration=300,
+              retry=Retry(max_attempts=5, factor=1.8, min_timeout=0.5, max_timeout=30))
+        def send_welcome_email(payload: WelcomeEmail) -> dict:
+            ...
+
+    The first parameter's annotation, when it is a pydantic model (or any type pydantic can
+    validate), is checked at trigger time and parsed before the body runs.
+    """
+    if not id or len(id) > 128 or not all(c.isalnum() or c in "-_." for c in id):
+        raise ConfigurationError(f"task id {id!r} must be 1-128 letters, digits, '-', '_' or '.'")
+    if max_runs_per_actor < 1:
+        raise ConfigurationError("max_runs_per_actor must be at least 1")
+    if max_duration is not None and max_duration <= 0:
+        raise ConfigurationError("max_duration must be positive (seconds)")
+
+    def register(fn: Callable[..., Any]) -> Task[Any, Any]:
+        existing = _registry.get(id)
+        if existing is not None and (existing.module, existing.fn.__qualname__) != (fn.__module__, fn.__qualname__):
+            raise ConfigurationError(
+                f"task id {id!r} is defined twice: in {existing.module}.{existing.fn.__qualname__} "
+                f"and {fn.__module__}.{fn.__qualname__}"
+            )
+        defined = Task(
+            id=id,
+            fn=fn,
+            queue=queue,
+            retry=retry,
+            machine=resolve_machine(machine),
+            max_duration=max_duration,
+            hooks=Hooks(init=init, on_start=on_start, on_success=on_success, on_failure=on_failure),
+            max_runs_per_actor=max_runs_per_actor,
+            payload_type=_payload_type(fn),
+        )
+        _registry[id] = defined
+        return defined
+
+    return register
+
+
+def _payload_type(fn: Callable[..., Any]) -> Any:
+    params = list(inspect.signature(fn).parameters.values())
+    if not params:
+        return None
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # unresolved forward references: validate nothing rather than refuse to load
+        return None
+    hint = hints.get(params[0].name)
+    return None if hint in (None, Any, object, inspect.Parameter.empty) else hint
+
+
+def _request(payload: Any, options: dict[str, Any], payload_type: Any) -> TriggerRequest:
+    value = to_json_value(payload)
+    validate_payload(payload_type, value)
+    try:
+        return TriggerRequest(payload=value, options=build_options(**options))
+    except TypeError as exc:
+        raise ValidationError(f"unknown trigger option: {exc}") from None
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise ValidationError(f"invalid trigger options: {exc}") from None
+
+
+def _check_size(request: TriggerRequest) -> None:
+    import json
+
+    size = len(json.dumps(request.payload))
+    if size > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLargeError(f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} (pass ids, not whole objects)")
+
+
+def _trigger(task_id: str, payload: Any, options: dict[str, Any], payload_type: Any = None) -> RunHandle[Any]:
+    request = _request(payload, options, payload_type)
+    _check_size(request)
+    return RunHandle.from_trigger(send(_calls.trigger(task_id, request)), task_id)
+
+
+async def _atrigger(task_id: str, payload: Any, options: dict[str, Any], payload_type: Any = None) -> RunHandle[Any]:
+    request = _request(payload, options, payload_type)
+    _check_size(request)
+    return RunHandle.from_trigger(await asend(_calls.trigger(task_id, request)), task_id)
+
+
+def _batch_item(task_id: str, item: Any, payload_type: Any) -> BatchItem:
+    if isinstance(item, dict) and "payload" in item and set(item) <= {"payload", "options", "task"}:
+        task_id = item.get("task", task_id)
+        request = _request(item["payload"], dict(item.get("options") or {}), payload_type if task_id else None)
+    else:
+        request = _request(item, {}, payload_type)
+    if not task_id:
+        raise ValidationError("each batch item needs a task id: {'task': 'id', 'payload': ...}")
+    return BatchItem(task=task_id, payload=request.payload, options=request.options)
+
+
+def _batch_request(task_id: str, items: Iterable[Any], payload_type: Any) -> BatchTriggerRequest:
+    built = [_batch_item(task_id, item, payload_type) for item in items]
+    try:
+        return BatchTriggerRequest(items=built)
+    except ValueError as exc:
+        raise ValidationError(f"a batch holds 1 to 1,000 items: {exc}") from None
+
+
+def _batch(task_id: str, items: Iterable[Any], payload_type: Any) -> BatchResult:
+    return BatchResult.model_validate(send(_calls.batch_trigger(_batch_request(task_id, items, payload_type))))
+
+
+class _TasksById:
+    """Trigger tasks by id, without importing their code: `tasks.trigger("send-welcome-email", payload)`."""
+
+    def trigger(self, task_id: str, payload: Any = None, **options: Any) -> RunHandle[Any]:
+        return _trigger(task_id, payload, options, _registry[task_id].payload_type if task_id in _registry else None)
+
+    async def atrigger(self, task_id: str, payload: Any = None, **options: Any) -> RunHandle[Any]:
+        return await _atrigger(task_id, payload, options, _registry[task_id].payload_type if task_id in _registry else None)
+
+    def batch_trigger(self, items: Iterable[dict[str, Any]]) -> BatchResult:
+        """Items are `{"task": "id", "payload": ..., "options": {...}}`, tasks may differ."""
+        return _batch("", items, None)
+
+    async def abatch_trigger(self, items: Iterable[dict[str, Any]]) -> BatchResult:
+        return BatchResult.model_validate(await asend(_calls.batch_trigger(_batch_request("", items, None))))
+
+
+tasks = _TasksById()
+
+
