@@ -47,6 +47,7 @@ class TriggerOptions(_Wire):
     machine: str | None = None
     metadata: dict[str, Any] | None = None
     lock_to_version: str | None = None
+    payload_type: str | None = Field(default=None, max_length=64)
 
     @field_validator("idempotency_key_ttl", "ttl")
     @classmethod

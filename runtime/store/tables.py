@@ -63,7 +63,7 @@ class QueueRow(SQLModel, table=True):
 class RunRow(SQLModel, table=True):
     __tablename__ = "runs"
     __table_args__ = (
-        Index("ix_runs_dequeue", "status", "queue", "available_at"),
+        Index("ix_runs_dequeue", "status", "queue", "concurrency_key", "dequeue_rank"),
         Index("ix_runs_env_created", "environment_id", "id"),
         Index("ix_runs_lease", "status", "lease_expires_at"),
     )
@@ -82,6 +82,7 @@ class RunRow(SQLModel, table=True):
     queue: str = Field(max_length=128)
     concurrency_key: str = Field(default="", max_length=256)
     priority: float = Field(default=0)
+    dequeue_rank: float = Field(default=0)  # epoch seconds it became available, less its priority
     machine: str = Field(default="small-1x", max_length=32)
     max_attempts: int | None = None
     max_duration: float | None = None

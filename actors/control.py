@@ -1,0 +1,42 @@
+"""How the gateway and task code reach the Scheduler: fire-and-forget Ray calls behind the engine's `Control`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import ray
+
+SCHEDULER_NAME = "tether-scheduler"
+NAMESPACE = "tether"
+
+log = logging.getLogger("tether.actor")
+
+
+class RayControl:
+    """Wakes the named Scheduler actor; looks it up again if it was restarted or not yet created."""
+
+    def __init__(self) -> None:
+        self._handle: Any = None
+        self._lock = threading.Lock()
+
+    def _scheduler(self) -> Any:
+        with self._lock:
+            if self._handle is None:
+                self._handle = ray.get_actor(SCHEDULER_NAME, namespace=NAMESPACE)
+            return self._handle
+
+    def _send(self, method: str, *args: Any) -> None:
+        try:
+            getattr(self._scheduler(), method).remote(*args)
+        except Exception as exc:  # the Scheduler polls the store too, so a lost wake-up only costs latency
+            log.warning("could not reach the Scheduler (%s): %s", method, exc)
+            with self._lock:
+                self._handle = None
+
+    def wake(self) -> None:
+        self._send("wake")
+
+    def stop_run(self, run_id: str, reason: str) -> None:
+        self._send("stop_run", run_id, reason)

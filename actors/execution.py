@@ -1,0 +1,284 @@
+"""One attempt of one run, inside a RunActor: hooks, the task body under its max_duration, the outcome.
+
+Task bodies and async hooks run on an event loop the actor keeps in a background thread, so
+a sync body can be bounded by a timeout too (it runs in an executor thread, and an actor whose
+thread overran is retired and killed rather than reused).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from tether import client
+from tether._payload import encode_output, parse_payload
+from tether.config import ProjectConfig
+from tether.context import RunContext, set_current_run
+from tether.errors import AbortTaskRunError, OutputNotSerializableError
+from tether.runtime import lifecycle, logs
+from tether.runtime.catalog import TaskSpec
+from tether.runtime.engine import Engine, EngineBackend
+from tether.runtime.environments import Env
+from tether.runtime.states import RunStatus
+from tether.runtime.triggering import Lineage
+from tether.tasks import Task, registered_tasks
+
+from tether.actors.capture import RunSink
+
+log = logging.getLogger("tether.actor")
+S = RunStatus
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str | None
+    retire: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "retire": self.retire}
+
+
+def error_of(exc: BaseException) -> dict[str, Any]:
+    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return lifecycle.error_record(str(exc) or type(exc).__name__, type(exc).__name__, stack, getattr(exc, "code", None))
+
+
+def call_hook(hook: Callable[..., Any] | None, loop: asyncio.AbstractEventLoop, **available: Any) -> None:
+    """Call a hook with the arguments it names (payload, ctx, output, error)."""
+    if hook is None:
+        return
+    params = inspect.signature(hook).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        kwargs = available
+    else:
+        kwargs = {name: value for name, value in available.items() if name in params}
+    result = hook(**kwargs)
+    if inspect.isawaitable(result):
+        asyncio.run_coroutine_threadsafe(_awaited(result), loop).result()
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+class AttemptRunner:
+    def __init__(self, engine: Engine, env: Env, config: ProjectConfig, specs: dict[str, TaskSpec], sink: RunSink, lease: float) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.env = env
+        self.config = config
+        self.specs = specs
+        self.sink = sink
+        self.lease = lease
+        self.loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self.loop.run_forever, name="tether-task-loop", daemon=True)
+        self._loop_thread.start()
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tether-task")
+        self._initialized: set[str] = set()
+
+    # -- hooks ------------------------------------------------------------------------------
+
+    def _global(self, name: str) -> Callable[..., Any] | None:
+        return self.config.resolve_hook(name)
+
+    def _hooks(self, task: Task, name: str) -> list[Callable[..., Any]]:
+        return [h for h in (self._global(name), getattr(task.hooks, name)) if h is not None]
+
+    def _init_once(self, task: Task) -> None:
+        if "__global__" not in self._initialized:
+            self._initialized.add("__global__")
+            call_hook(self._global("init"), self.loop)
+        if task.id not in self._initialized:
+            self._initialized.add(task.id)
+            call_hook(task.hooks.init, self.loop)
+
+    def _safe_hooks(self, task: Task, name: str, **available: Any) -> None:
+        for hook in self._hooks(task, name):
+            try:
+                call_hook(hook, self.loop, **available)
+            except Exception:
+                log.exception("%s hook of %s raised", name, task.id)
+
+    # -- the attempt ------------------------------------------------------------------------------
+
+    def run(self, run_id: str, token: str) -> Outcome:
+        with self.store.write() as conn:
+            start = lifecycle.begin_attempt(conn, run_id, token, self.lease)
+        if start is None:
+            return Outcome(None)  # canceled or recovered before it began
+        row, attempt = start.run, start.attempt
+        task = registered_tasks().get(row.task_identifier)
+        spec = self.specs.get(row.task_identifier)
+        ctx = RunContext(
+            run_id=row.id,
+            task_id=row.task_identifier,
+            attempt=attempt,
+            queue=row.queue,
+            version=row.version,
+            tags=tuple(row.tags or ()),
+            metadata=row.metadata,
+        )
+        self.sink.start(run_id, attempt)
+        client.use_local_backend(
+            EngineBackend(self.engine, self.env, Lineage(row.id, row.root_run_id or row.id, row.depth + 1, "trigger"))
+        )
+        beat = _Heartbeat(self, run_id, token)
+        beat.start()
+        try:
+            if task is None or spec is None:
+                return self._finish_failure(row, attempt, token, None, spec, RuntimeError(f"task {row.task_identifier!r} is not in version {row.version}"), retry=False)
+            return self._attempt(row, attempt, token, task, spec, ctx)
+        finally:
+            beat.stop()
+            self._flush(self.sink.stop())
+            client.use_local_backend(None)
+
+    def _attempt(self, row: Any, attempt: int, token: str, task: Task, spec: TaskSpec, ctx: RunContext) -> Outcome:
+        payload = row.payload
+        try:
+            self._init_once(task)
+            payload = parse_payload(task.payload_type, row.payload)
+            for hook in self._hooks(task, "on_start"):
+                call_hook(hook, self.loop, payload=payload, ctx=ctx)
+        except Exception as exc:
+            return self._finish_failure(row, attempt, token, task, spec, exc, payload=payload, ctx=ctx)
+        max_duration = row.max_duration or spec.max_duration
+        future = asyncio.run_coroutine_threadsafe(self._body(task, payload, ctx, max_duration), self.loop)
+        try:
+            finished, output = future.result()
+        except BaseException as exc:  # noqa: BLE001 - every failure of user code is an outcome
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                raise
+            return self._finish_failure(row, attempt, token, task, spec, exc, payload=payload, ctx=ctx)
+        if not finished:
+            return self._finish_timeout(row, attempt, token, task, max_duration, payload, ctx)
+        try:
+            stored = _json_round_trip(output)
+        except OutputNotSerializableError as exc:
+            return self._finish_failure(row, attempt, token, task, spec, exc, payload=payload, ctx=ctx, retry=False)
+        with self.store.write() as conn:
+            done = lifecycle.succeed(conn, row.id, attempt, token, stored)
+        if done:
+            self._safe_hooks(task, "on_success", payload=payload, output=output, ctx=ctx)
+        return Outcome(S.COMPLETED if done else None)
+
+    async def _body(self, task: Task, payload: Any, ctx: RunContext, max_duration: float) -> tuple[bool, Any]:
+        set_current_run(ctx)
+        if task.is_async:
+            work: asyncio.Future[Any] = asyncio.ensure_future(task.fn(payload))
+        else:
+            context = contextvars.copy_context()
+            work = asyncio.get_running_loop().run_in_executor(self._executor, context.run, task.fn, payload)
+        done, _ = await asyncio.wait({work}, timeout=max_duration)
+        if not done:
+            work.cancel()
+            return False, None
+        return True, work.result()
+
+    def _finish_timeout(self, row: Any, attempt: int, token: str, task: Task, max_duration: float, payload: Any, ctx: RunContext) -> Outcome:
+        error = lifecycle.error_record(f"Run exceeded its max_duration of {max_duration:g}s", "MaxDurationExceededError", code="TIMED_OUT")
+        with self.store.write() as conn:
+            outcome = lifecycle.fail(conn, row.id, attempt, token, error, None, final_status=S.TIMED_OUT, attempt_status="TIMED_OUT")
+        if outcome is not None:
+            self._safe_hooks(task, "on_failure", payload=payload, error=error, ctx=_with_reason(ctx, "TIMED_OUT"))
+        # A sync body may still be running in its thread; only a new process truly stops it.
+        return Outcome(outcome, retire=True)
+
+    def _finish_failure(
+        self,
+        row: Any,
+        attempt: int,
+        token: str,
+        task: Task | None,
+        spec: TaskSpec | None,
+        exc: BaseException,
+        *,
+        payload: Any = None,
+        ctx: RunContext | None = None,
+        retry: bool = True,
+    ) -> Outcome:
+        error = error_of(exc)
+        with self.store.write() as conn:
+            delay = None
+            if retry and spec is not None and not isinstance(exc, AbortTaskRunError | OutputNotSerializableError):
+                delay = lifecycle.retry_delay(spec.retry_policy, row.max_attempts, lifecycle.counted_attempts(conn, row.id))
+            outcome = lifecycle.fail(conn, row.id, attempt, token, error, delay)
+        if outcome == S.FAILED and task is not None and ctx is not None:
+            self._safe_hooks(task, "on_failure", payload=payload, error=error, ctx=_with_reason(ctx, "FAILED"))
+        return Outcome(outcome)
+
+    def failure_hook(self, run_id: str, reason: str) -> None:
+        """on_failure for a run that ended outside its actor (CANCELED, CRASHED, TIMED_OUT by the Scheduler)."""
+        with self.store.read() as conn:
+            from tether.runtime import runs
+
+            row = runs.get(conn, None, run_id)
+        task = registered_tasks().get(row.task_identifier)
+        if task is None:
+            return
+        ctx = RunContext(row.id, row.task_identifier, row.attempt_count, row.queue, row.version, tuple(row.tags or ()), reason, row.metadata)
+        try:
+            payload = parse_payload(task.payload_type, row.payload)
+        except Exception:
+            payload = row.payload
+        self._safe_hooks(task, "on_failure", payload=payload, error=row.error or {"message": reason}, ctx=ctx)
+
+    def _flush(self, lines: list[dict[str, Any]]) -> None:
+        if lines:
+            try:
+                with self.store.write() as conn:
+                    logs.write(conn, lines)
+            except Exception:
+                log.exception("could not store %d log lines", len(lines))
+
+
+def _with_reason(ctx: RunContext, reason: str) -> RunContext:
+    from dataclasses import replace
+
+    return replace(ctx, reason=reason)
+
+
+def _json_round_trip(output: Any) -> Any:
+    import json
+
+    return json.loads(encode_output(output))
+
+
+class _Heartbeat:
+    """Extends the run's lease and flushes its log lines while it executes."""
+
+    def __init__(self, runner: AttemptRunner, run_id: str, token: str) -> None:
+        self._runner = runner
+        self._run_id = run_id
+        self._token = token
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="tether-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _beat(self) -> None:
+        interval = min(0.5, self._runner.lease / 3)
+        since_lease = 0.0
+        while not self._stop.wait(interval):
+            since_lease += interval
+            self._runner._flush(self._runner.sink.drain())
+            if since_lease >= self._runner.lease / 3:
+                since_lease = 0.0
+                try:
+                    with self._runner.store.write() as conn:
+                        lifecycle.heartbeat(conn, self._run_id, self._token, self._runner.lease)
+                except Exception:
+                    log.exception("heartbeat failed for %s", self._run_id)

@@ -1,0 +1,444 @@
+"""The Scheduler: one detached, named, async Ray actor that starts runs and owns every timer.
+
+Each tick it (1) fires due timers — delayed runs, TTL expiry, lost leases, max-duration
+backstops — and (2) picks queued runs that fit their queue's limit, their concurrency-key
+lane and the cluster, fairly across lanes, and hands each to a RunActor from the warm pool.
+
+Its memory (slots held, lanes' turns, the pool) is rebuilt from the store when it restarts;
+RunActors it owned die with it (Ray fate-sharing), so runs they held go back to the queue
+without using up an attempt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import ray
+from sqlalchemy import func, select
+
+from tether._wire import utcnow
+from tether.machines import PRESETS
+from tether.runtime import lifecycle, runs
+from tether.runtime import queues as queue_store
+from tether.runtime.catalog import Catalog, TaskSpec
+from tether.runtime.environments import KeyRing
+from tether.runtime.states import ACTIVE, RunStatus
+from tether.runtime.store.database import Store
+from tether.runtime.store.tables import WorkerVersion
+
+from tether.actors.fairness import Candidate, Occupancy, QueueLimits, TurnBook, choose
+from tether.actors.pool import ActorKind, ActorPool, PooledActor
+from tether.actors.run_actor import RunActor
+
+log = logging.getLogger("tether.scheduler")
+S = RunStatus
+_r = runs.runs_table.c
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    lease: float = 30.0
+    warm_actors: int = 2
+    poll_interval: float = 1.0
+    timeout_grace: float = 15.0
+    max_creation_failures: int = 3
+    capacity: dict[str, float] | None = None
+
+
+@dataclass(eq=False)
+class InFlight:
+    run_id: str
+    token: str
+    lane: tuple[str, str]
+    actor: PooledActor
+    spec: TaskSpec
+    max_duration: float
+    started: float = field(default_factory=time.monotonic)
+    stopping: str | None = None
+
+
+def _lane_queue(environment_id: str, queue: str) -> str:
+    return f"{environment_id}\x1f{queue}"
+
+
+class SchedulerCore:
+    """The Scheduler's logic, separate from the Ray actor shell so its counters are easy to read."""
+
+    def __init__(self, database_url: str, settings: SchedulerSettings) -> None:
+        self.database_url = database_url
+        self.settings = settings
+        self.store = Store(database_url)
+        self.catalog = Catalog(self.store, ttl=0.5)
+        self.keys = KeyRing(self.store)
+        capacity = settings.capacity or {k: float(v) for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU", "memory")}
+        self.pool = ActorPool(self._create_actor, self._destroy_actor, capacity)
+        self.occupancy = Occupancy()
+        self.turns = TurnBook()
+        self.in_flight: dict[str, InFlight] = {}
+        self.creation_failures: dict[str, int] = {}
+        self.limits: dict[str, QueueLimits] = {}
+        self.started = 0
+        self.finished = 0
+        self.crashed = 0
+        self.recovered = 0
+        self.ticks = 0
+        self._next_timers = 0.0
+        self._warmed: set[tuple[str, str]] = set()
+        self._wake = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return (
+            f"Scheduler(in_flight={len(self.in_flight)} started={self.started} finished={self.finished} "
+            f"crashed={self.crashed} recovered={self.recovered} ticks={self.ticks} {self.pool!r})"
+        )
+
+    # -- actors -----------------------------------------------------------------------------------
+
+    def _create_actor(self, kind: ActorKind) -> Any:
+        return RunActor.options(**kind.machine.ray_options()).remote(
+            self.database_url, kind.environment_id, kind.version, self.settings.lease
+        )
+
+    def _destroy_actor(self, handle: Any) -> None:
+        try:
+            ray.kill(handle, no_restart=True)
+        except Exception:  # already gone
+            pass
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def main(self) -> None:
+        await self._guarded(self._recover_orphans)
+        while True:
+            await self._guarded(self._tick)
+            delay = max(0.0, min(self._next_timers - time.monotonic(), self.settings.poll_interval))
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def _guarded(self, step: Any) -> None:
+        try:
+            step()
+        except Exception:
+            log.exception("scheduler step failed; retrying shortly")
+            await asyncio.sleep(0.5)
+
+    def _tick(self) -> None:
+        self.ticks += 1
+        if time.monotonic() >= self._next_timers:
+            self._fire_timers()
+        self._dispatch()
+
+    # -- timers ------------------------------------------------------------------------------------------
+
+    def _fire_timers(self) -> None:
+        now = utcnow()
+        with self.store.write() as conn:
+            promoted = lifecycle.promote_delayed(conn, now)
+            lifecycle.expire(conn, now)
+        lost = []
+        with self.store.read() as conn:
+            lost = [r for r in lifecycle.lost_runs(conn, now) if r.id not in self.in_flight]
+            upcoming = conn.execute(
+                select(func.min(_r.delay_until)).where(_r.status == S.DELAYED)
+            ).scalar()
+            retry_at = conn.execute(
+                select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)
+            ).scalar()
+            expiry = conn.execute(
+                select(func.min(_r.expires_at)).where(_r.status.in_([S.QUEUED, S.DELAYED]), _r.expires_at > now)
+            ).scalar()
+        for row in lost:
+            self._recover_lost(row, "the run's worker stopped responding (lease expired)")
+        self._kill_overdue()
+        soonest = self.settings.poll_interval
+        for moment in (upcoming, retry_at, expiry):
+            if moment is not None:
+                moment = moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
+                soonest = min(soonest, max(0.0, (moment - now).total_seconds()))
+        self._next_timers = time.monotonic() + soonest
+        if promoted:
+            self._wake.set()
+
+    def _kill_overdue(self) -> None:
+        now = time.monotonic()
+        for flight in list(self.in_flight.values()):
+            if flight.stopping is None and now - flight.started > flight.max_duration + self.settings.timeout_grace:
+                error = lifecycle.error_record(
+                    f"Run exceeded its max_duration of {flight.max_duration:g}s and was stopped", "MaxDurationExceededError", code="TIMED_OUT"
+                )
+                with self.store.write() as conn:
+                    row = runs.get(conn, None, flight.run_id)
+                    lifecycle.fail(conn, flight.run_id, row.attempt_count, flight.token, error, None, final_status=S.TIMED_OUT, attempt_status="TIMED_OUT")
+                self.stop(flight.run_id, "TIMED_OUT")
+
+    # -- recovery --------------------------------------------------------------------------------------------
+
+    def _recover_orphans(self) -> None:
+        """At start: runs left DEQUEUED or EXECUTING by a previous Scheduler lost their actors with it."""
+        with self.store.read() as conn:
+            orphans = list(
+                conn.execute(select(_r.id, _r.status, _r.attempt_count, _r.dispatch_token).where(_r.status.in_([s.value for s in ACTIVE])))
+            )
+        for row in orphans:
+            with self.store.write() as conn:
+                if row.status == S.DEQUEUED:
+                    lifecycle.requeue_undispatched(conn, row.id, row.dispatch_token)
+                else:
+                    lifecycle.interrupt(conn, row.id, row.attempt_count, row.dispatch_token, "interrupted: the Scheduler restarted")
+            self.recovered += 1
+
+    def _recover_lost(self, row: Any, reason: str) -> None:
+        """A run whose actor died: retry it per its policy, or end it CRASHED."""
+        self.recovered += 1
+        with self.store.write() as conn:
+            current = runs.get(conn, None, row.id)
+            if current.status == S.DEQUEUED:
+                failures = self.creation_failures.get(row.id, 0) + 1
+                self.creation_failures[row.id] = failures
+                if failures < self.settings.max_creation_failures:
+                    lifecycle.requeue_undispatched(conn, row.id, current.dispatch_token)
+                    return
+                runs.transition(conn, row.id, S.SYSTEM_FAILURE, error=lifecycle.error_record(f"the run's worker could not start: {reason}", "WorkerStartError"))
+                return
+            if current.status != S.EXECUTING:
+                return
+            spec = self._spec(current.environment_id, current.version, current.task_identifier)
+            delay = None
+            if spec is not None:
+                delay = lifecycle.retry_delay(spec.retry_policy, current.max_attempts, lifecycle.counted_attempts(conn, row.id))
+            error = lifecycle.error_record(reason, "TaskRunCrashedError", code="CRASHED")
+            outcome = lifecycle.fail(
+                conn, row.id, current.attempt_count, current.dispatch_token, error, delay, final_status=S.CRASHED, attempt_status="CRASHED"
+            )
+        self.crashed += 1
+        if outcome == S.CRASHED:
+            self._failure_hook(current, "CRASHED")
+
+    # -- dispatch -----------------------------------------------------------------------------------------------
+
+    def _spec(self, environment_id: str, version: str | None, task_id: str) -> TaskSpec | None:
+        info = self.catalog.version(environment_id, version) if version else self.catalog.current(environment_id)
+        return info.tasks.get(task_id) if info else None
+
+    def _load_limits(self) -> None:
+        with self.store.read() as conn:
+            rows = list(conn.execute(select(queue_store._queues)))
+            env_limits = {e.id: e.concurrency_limit for e in conn.execute(select(self.keys_table()))}
+        self.limits = {
+            _lane_queue(r.environment_id, r.name): QueueLimits(
+                queue_store.effective_limit(r, env_limits.get(r.environment_id, 100)), r.concurrency_key_limit, bool(r.paused)
+            )
+            for r in rows
+        }
+
+    @staticmethod
+    def keys_table() -> Any:
+        from tether.runtime.store.tables import Environment
+
+        return Environment.__table__
+
+    def _limits_of(self, queue: str) -> QueueLimits:
+        return self.limits.get(queue, QueueLimits(100, 1))
+
+    def _current_versions(self) -> dict[str, str]:
+        versions = WorkerVersion.__table__
+        with self.store.read() as conn:
+            rows = conn.execute(select(versions.c.environment_id, versions.c.version).where(versions.c.is_current.is_(True)))
+            return {env: version for env, version in rows}
+
+    def _dispatch(self) -> None:
+        self._load_limits()
+        current = self._current_versions()
+        self._warm(current)
+        self.pool.retire_stale(lambda kind: current.get(kind.environment_id) == kind.version)
+        blocked = {q for q, lim in self.limits.items() if lim.paused or self.occupancy.by_queue.get(q, 0) >= lim.limit}
+        candidates = self._candidates(blocked, current)
+        if not candidates:
+            return
+        kinds: dict[str, ActorKind] = {}
+        specs: dict[str, TaskSpec] = {}
+        for cand, version in candidates:
+            spec = self._spec(cand.environment_id, version, cand.task_identifier)
+            if spec is None or version is None:
+                continue
+            machine = PRESETS.get(cand.machine) or spec.machine_spec
+            kinds[cand.run_id] = ActorKind(cand.environment_id, version, machine)
+            specs[cand.run_id] = spec
+        reserved: dict[str, PooledActor] = {}
+
+        def can_start(cand: Candidate) -> bool:
+            # Taking the actor now makes the pool count it for the rest of this round.
+            kind = kinds.get(cand.run_id)
+            if kind is None or not self.pool.can_host(kind):
+                return False
+            reserved[cand.run_id] = self.pool.acquire(kind)
+            return True
+
+        chosen = choose([c for c, _ in candidates], self._limits_of, self.occupancy, self.turns, can_start)
+        if not chosen:
+            return
+        token = uuid.uuid4().hex
+        by_version: dict[str, list[str]] = {}
+        for cand in chosen:
+            by_version.setdefault(kinds[cand.run_id].version, []).append(cand.run_id)
+        with self.store.write() as conn:
+            moved: set[str] = set()
+            for version, ids in by_version.items():
+                moved.update(lifecycle.dequeue(conn, ids, token=token, version=version, lease=self.settings.lease))
+        for cand in chosen:
+            actor = reserved[cand.run_id]
+            if cand.run_id not in moved:
+                self.occupancy.remove(cand.lane)
+                self.pool.release(actor, retire=False)
+                continue
+            spec = specs[cand.run_id]
+            flight = InFlight(cand.run_id, token, cand.lane, actor, spec, spec.max_duration)
+            self.in_flight[cand.run_id] = flight
+            self.started += 1
+            asyncio.get_running_loop().create_task(self._run(flight))
+
+    def _candidates(self, blocked: set[str], current: dict[str, str]) -> list[tuple[Candidate, str | None]]:
+        now = utcnow()
+        room = sum(max(0, lim.limit - self.occupancy.by_queue.get(q, 0)) for q, lim in self.limits.items())
+        per_lane = max(1, min(100, room))
+        ranked = (
+            select(
+                _r.id, _r.environment_id, _r.queue, _r.concurrency_key, _r.task_identifier, _r.machine, _r.dequeue_rank, _r.lock_to_version,
+                func.row_number().over(partition_by=(_r.environment_id, _r.queue, _r.concurrency_key), order_by=(_r.dequeue_rank, _r.id)).label("rn"),
+            )
+            .where(_r.status == S.QUEUED, _r.available_at <= now)
+            .subquery()
+        )
+        query = select(ranked).where(ranked.c.rn <= per_lane).limit(5000)
+        with self.store.read() as conn:
+            rows = list(conn.execute(query))
+        out = []
+        for r in rows:
+            queue = _lane_queue(r.environment_id, r.queue)
+            if queue in blocked:
+                continue
+            cand = Candidate(r.id, r.environment_id, queue, r.concurrency_key, r.task_identifier, r.machine, r.dequeue_rank)
+            out.append((cand, r.lock_to_version or current.get(r.environment_id)))
+        return out
+
+    def _warm(self, current: dict[str, str]) -> None:
+        for env, version in current.items():
+            if (env, version) not in self._warmed:
+                self._warmed.add((env, version))
+                self.pool.prestart(ActorKind(env, version, PRESETS["small-1x"]), self.settings.warm_actors)
+
+    # -- one run ------------------------------------------------------------------------------------------------
+
+    async def _run(self, flight: InFlight) -> None:
+        crashed: BaseException | None = None
+        result: dict[str, Any] = {}
+        try:
+            result = await flight.actor.handle.execute.remote(flight.run_id, flight.token)
+        except Exception as exc:  # RayActorError and friends: the actor process is gone
+            crashed = exc
+        self.in_flight.pop(flight.run_id, None)
+        self.occupancy.remove(flight.lane)
+        self.finished += 1
+        if crashed is not None:
+            self.pool.discard(flight.actor)
+            if flight.stopping is None:
+                self._recover_lost(_Lost(flight.run_id), f"the run's worker process died: {type(crashed).__name__}")
+            else:
+                with self.store.read() as conn:
+                    row = runs.get(conn, None, flight.run_id)
+                self._failure_hook(row, flight.stopping)
+        else:
+            self.creation_failures.pop(flight.run_id, None)
+            retire = bool(result.get("retire")) or result.get("runs_done", 0) >= flight.spec.max_runs_per_actor
+            self.pool.release(flight.actor, retire=retire)
+        self._wake.set()
+
+    def stop(self, run_id: str, reason: str) -> bool:
+        flight = self.in_flight.get(run_id)
+        if flight is None:
+            return False
+        flight.stopping = reason
+        self._destroy_actor(flight.actor.handle)
+        return True
+
+    def _failure_hook(self, row: Any, reason: str) -> None:
+        """Run on_failure for a run that ended outside its actor, in a fresh actor of its version."""
+        if not row.version:
+            return
+        info = self.catalog.version(row.environment_id, row.version)
+        spec = info.tasks.get(row.task_identifier) if info else None
+        if spec is None:
+            return
+        machine = PRESETS.get(row.machine) or spec.machine_spec
+        kind = ActorKind(row.environment_id, row.version, machine)
+        if not self.pool.can_host(kind):
+            log.warning("no room to run on_failure for %s (%s)", row.id, reason)
+            return
+        actor = self.pool.acquire(kind)
+
+        async def call() -> None:
+            try:
+                await actor.handle.failure_hook.remote(row.id, reason)
+                self.pool.release(actor, retire=False)
+            except Exception:
+                self.pool.discard(actor)
+
+        asyncio.get_running_loop().create_task(call())
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "in_flight": len(self.in_flight),
+            "started": self.started,
+            "finished": self.finished,
+            "crashed": self.crashed,
+            "recovered": self.recovered,
+            "actors": len(self.pool.actors),
+            "actors_started": self.pool.started,
+            "actors_reused": self.pool.reused,
+            "occupancy": {q.split("\x1f", 1)[-1]: n for q, n in self.occupancy.by_queue.items()},
+            "repr": repr(self),
+        }
+
+
+@dataclass(frozen=True)
+class _Lost:
+    id: str
+
+
+@ray.remote(num_cpus=0, max_restarts=-1)
+class Scheduler:
+    """The Ray actor shell around `SchedulerCore`."""
+
+    def __init__(self, database_url: str, settings: dict[str, Any] | None = None) -> None:
+        logging.basicConfig(level=logging.INFO)
+        self.core = SchedulerCore(database_url, SchedulerSettings(**(settings or {})))
+        self._main = asyncio.get_event_loop().create_task(self.core.main())
+
+    async def wake(self) -> None:
+        self.core.wake()
+
+    async def stop_run(self, run_id: str, reason: str) -> bool:
+        return self.core.stop(run_id, reason)
+
+    async def stats(self) -> dict[str, Any]:
+        return self.core.stats()
+
+    async def ping(self) -> str:
+        return "pong"
+
+    async def pid(self) -> int:
+        import os
+
+        return os.getpid()

@@ -1,0 +1,39 @@
+"""The gateway: a FastAPI app over the engine. `create_app(engine)` is all a server needs."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from tether.runtime.engine import Engine
+from tether.runtime.environments import KeyRing
+
+from tether.api import errors
+from tether.api.routes import queues, realtime, runs, tasks
+
+
+def create_app(engine: Engine) -> FastAPI:
+    app = FastAPI(
+        title="Tether",
+        version="0.1.0",
+        description="Durable background tasks for Python, on Ray. Routes and JSON follow Trigger.dev's REST API.",
+    )
+    app.state.engine = engine
+    app.state.keys = KeyRing(engine.store)
+    app.state.notifier = realtime.Notifier()
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST", "PUT", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["x-trigger-jwt"],
+    )
+    errors.install(app)
+    for module in (tasks, runs, queues, realtime):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["meta"], summary="Liveness")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

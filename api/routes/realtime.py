@@ -1,0 +1,79 @@
+"""Server-sent events of a run's changes, resumable with Last-Event-ID, ending when the run is finished.
+
+Each event carries the run object (as `GET /api/v3/runs/{id}` returns it) and, as its id, the
+sequence number of the newest change it includes. Changes that land between two reads are
+sent as one event holding the newest state: nothing is repeated, and the newest state is never
+skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from tether.runtime import events
+from tether.runtime.engine import Engine
+from tether.runtime.environments import Env
+from tether.runtime.states import TERMINAL
+
+from tether.api.routes.tasks import EngineDep, EnvDep
+
+router = APIRouter(tags=["realtime"])
+POLL_SECONDS = 0.1
+PING_SECONDS = 15
+
+
+def _read(engine: Engine, env: Env, run_id: str, after: int) -> tuple[int, dict[str, Any] | None]:
+    """The newest event number after `after`, and the run now (None when nothing changed)."""
+    with engine.store.read() as conn:
+        changes = events.since(conn, run_id, after)
+    if not changes and after >= 0:
+        return after, None
+    body = engine.retrieve_run(env, run_id)
+    return (changes[-1][0] if changes else 0), body
+
+
+async def _stream(engine: Engine, env: Env, run_id: str, last_id: int | None, request: Request) -> AsyncIterator[dict[str, Any]]:
+    after = -1 if last_id is None else last_id
+    waiter = request.app.state.notifier
+    while True:
+        newest, body = await run_in_threadpool(_read, engine, env, run_id, after)
+        if body is not None:
+            after = max(newest, 0)
+            yield {"id": str(after), "event": "message", "data": json.dumps(body)}
+            if body["status"] in TERMINAL:
+                return
+        if await request.is_disconnected():
+            return
+        await waiter.wait(POLL_SECONDS)
+
+
+@router.get("/realtime/v1/runs/{runId}", summary="Follow a run (server-sent events)")
+async def subscribe_run(runId: str, env: EnvDep, engine: EngineDep, request: Request) -> EventSourceResponse:
+    await run_in_threadpool(engine.retrieve_run, env, runId)  # 404 before the stream starts
+    header = request.headers.get("last-event-id")
+    last_id = int(header) if header and header.isdigit() else None
+    return EventSourceResponse(_stream(engine, env, runId, last_id, request), ping=PING_SECONDS)
+
+
+class Notifier:
+    """Wakes stream readers early when the store says something changed; otherwise they poll."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            pass
+        self._event.clear()

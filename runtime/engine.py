@@ -1,0 +1,402 @@
+"""The engine's front door: every operation the gateway (and task code inside a run) can ask for.
+
+Each method takes the caller's environment, does its work in one transaction, and returns
+the JSON body Trigger.dev's API would. The gateway's routes are thin wrappers around these;
+inside a run, `EngineBackend` executes the SDK's `Call`s against them directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import exc, select, update
+
+from tether._calls import Call
+from tether._wire import iso, utcnow
+from tether.errors import ConflictError, NotFoundError, ValidationError
+from tether.options import MAX_BATCH_SIZE, MAX_TAGS, BatchItem, BatchTriggerRequest, TriggerOptions, TriggerRequest
+from tether.runtime import lifecycle, logs, runs, serialize, triggering
+from tether.runtime import queues as queue_store
+from tether.runtime.catalog import Catalog
+from tether.runtime.environments import Env
+from tether.runtime.ids import batch_id as new_batch_id
+from tether.runtime.states import RunStatus
+from tether.runtime.store.database import Store
+from tether.runtime.store.tables import BatchRow
+
+_batches = BatchRow.__table__
+_INSERT_RETRIES = 5
+
+
+class Control(Protocol):
+    """What the engine asks of the actors after it commits: look at the queues again, stop a run."""
+
+    def wake(self) -> None: ...
+
+    def stop_run(self, run_id: str, reason: str) -> None: ...
+
+
+class NoControl:
+    def wake(self) -> None:
+        pass
+
+    def stop_run(self, run_id: str, reason: str) -> None:
+        pass
+
+
+class Engine:
+    def __init__(self, store: Store, control: Control | None = None, catalog: Catalog | None = None) -> None:
+        self.store = store
+        self.control: Control = control or NoControl()
+        self.catalog = catalog or Catalog(store)
+
+    def __repr__(self) -> str:
+        return f"Engine({self.store!r})"
+
+    # -- triggering -------------------------------------------------------------------------
+
+    def _spec(self, env: Env, task_id: str) -> Any:
+        version = self.catalog.current(env.id)
+        return version.tasks.get(task_id) if version else None
+
+    def _insert(self, prepared: list[triggering.PreparedRun]) -> list[triggering.Created]:
+        for attempt in range(_INSERT_RETRIES):
+            try:
+                with self.store.write() as conn:
+                    created = triggering.insert_runs(conn, prepared)
+                break
+            except exc.IntegrityError:
+                # A concurrent trigger took the same idempotency key first; look again and find its run.
+                if attempt == _INSERT_RETRIES - 1:
+                    raise
+        if any(not c.is_cached for c in created):
+            self.control.wake()
+        return created
+
+    def trigger(
+        self,
+        env: Env,
+        task_id: str,
+        request: TriggerRequest,
+        *,
+        payload_type: str | None = None,
+        lineage: triggering.Lineage = triggering.Lineage(),
+    ) -> dict[str, Any]:
+        prepared = triggering.prepare(
+            env.id, task_id, self._spec(env, task_id), request.payload, request.options, payload_type=payload_type, lineage=lineage
+        )
+        created = self._insert([prepared])[0]
+        return {"id": created.id, "isCached": created.is_cached}
+
+    def _prepare_items(
+        self, env: Env, items: list[BatchItem], batch: str, lineage: triggering.Lineage, payload_types: list[str | None] | None = None
+    ) -> list[triggering.PreparedRun]:
+        prepared = []
+        for index, item in enumerate(items):
+            try:
+                prepared.append(
+                    triggering.prepare(
+                        env.id,
+                        item.task,
+                        self._spec(env, item.task),
+                        item.payload,
+                        item.options,
+                        payload_type=payload_types[index] if payload_types else None,
+                        batch_id=batch,
+                        lineage=lineage,
+                    )
+                )
+            except (ValidationError, NotFoundError) as error:
+                raise type(error)(f"item {index}: {error.message}", details=error.details) from None
+        return prepared
+
+    def batch_trigger(self, env: Env, request: BatchTriggerRequest, *, lineage: triggering.Lineage = triggering.Lineage()) -> dict[str, Any]:
+        batch = new_batch_id()
+        prepared = self._prepare_items(env, request.items, batch, lineage)
+        now = utcnow()
+        for attempt in range(_INSERT_RETRIES):
+            try:
+                with self.store.write() as conn:
+                    conn.execute(
+                        _batches.insert().values(
+                            id=batch, environment_id=env.id, run_count=len(prepared), items_accepted=len(prepared), created_at=now, updated_at=now
+                        )
+                    )
+                    created = triggering.insert_runs(conn, prepared)
+                break
+            except exc.IntegrityError:
+                if attempt == _INSERT_RETRIES - 1:
+                    raise
+        self.control.wake()
+        runs_out = [{"id": c.id, "taskIdentifier": c.task_identifier, "isCached": c.is_cached} for c in created]
+        return {"id": batch, "runCount": len(created), "runs": runs_out}
+
+    def create_batch(self, env: Env, run_count: int, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Phase one of Trigger.dev's streamed batches: reserve the batch, items follow."""
+        if not 1 <= run_count <= MAX_BATCH_SIZE:
+            raise ValidationError(f"runCount must be between 1 and {MAX_BATCH_SIZE}, got {run_count}")
+        now = utcnow()
+        with self.store.write() as conn:
+            if idempotency_key:
+                existing = conn.execute(
+                    select(_batches).where(_batches.c.environment_id == env.id, _batches.c.idempotency_key == idempotency_key)
+                ).first()
+                if existing is not None:
+                    return {"id": existing.id, "runCount": existing.run_count, "isCached": True}
+            batch = new_batch_id()
+            conn.execute(
+                _batches.insert().values(
+                    id=batch, environment_id=env.id, run_count=run_count, idempotency_key=idempotency_key, created_at=now, updated_at=now
+                )
+            )
+        return {"id": batch, "runCount": run_count, "isCached": False}
+
+    def stream_batch_items(self, env: Env, batch: str, items: list[BatchItem], payload_types: list[str | None]) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = conn.execute(select(_batches).where(_batches.c.id == batch, _batches.c.environment_id == env.id)).first()
+        if row is None:
+            raise NotFoundError(f"batch {batch!r} not found")
+        if row.items_accepted >= row.run_count:
+            return {"id": batch, "itemsAccepted": 0, "itemsDeduplicated": len(items), "sealed": True}
+        if len(items) != row.run_count:
+            raise ValidationError(f"batch {batch} expects {row.run_count} items, got {len(items)}")
+        prepared = self._prepare_items(env, items, batch, triggering.Lineage(trigger_function="batchTrigger"), payload_types)
+        with self.store.write() as conn:
+            claimed = conn.execute(
+                update(_batches)
+                .where(_batches.c.id == batch, _batches.c.items_accepted < _batches.c.run_count)
+                .values(items_accepted=len(prepared), updated_at=utcnow())
+            ).rowcount
+            if claimed:
+                triggering.insert_runs(conn, prepared)
+        self.control.wake()
+        accepted = len(prepared) if claimed else 0
+        return {"id": batch, "itemsAccepted": accepted, "itemsDeduplicated": len(items) - accepted, "sealed": True}
+
+    def retrieve_batch(self, env: Env, batch: str) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = conn.execute(select(_batches).where(_batches.c.id == batch, _batches.c.environment_id == env.id)).first()
+            if row is None:
+                raise NotFoundError(f"batch {batch!r} not found")
+            run_ids = [r[0] for r in conn.execute(select(runs.runs_table.c.id).where(runs.runs_table.c.batch_id == batch).order_by(runs.runs_table.c.id))]
+        status = "COMPLETED" if len(run_ids) >= row.run_count else "PROCESSING"
+        return {
+            "id": row.id,
+            "status": status,
+            "createdAt": iso(serialize._utc(row.created_at)),
+            "updatedAt": iso(serialize._utc(row.updated_at)),
+            "runCount": row.run_count,
+            "runs": run_ids,
+            "processing": {"errors": []},
+        }
+
+    # -- reading and managing runs ------------------------------------------------------------
+
+    def retrieve_run(self, env: Env, run_id: str) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = runs.get(conn, env.id, run_id)
+            return serialize.run_detail(row, runs.attempts(conn, run_id), runs.related(conn, row))
+
+    def list_runs(self, env: Env, params: dict[str, Any]) -> dict[str, Any]:
+        filters = _parse_list_params(params)
+        with self.store.read() as conn:
+            rows, next_cursor, previous_cursor = runs.list_page(conn, env.id, **filters)
+        pagination = {k: v for k, v in (("next", next_cursor), ("previous", previous_cursor)) if v}
+        return {"data": [serialize.run_summary(r, env.public) for r in rows], "pagination": pagination}
+
+    def cancel_run(self, env: Env, run_id: str) -> dict[str, Any]:
+        with self.store.write() as conn:
+            before, was_active = lifecycle.cancel(conn, env.id, run_id)
+        if was_active:
+            self.control.stop_run(run_id, "CANCELED")
+        return {"id": run_id}
+
+    def replay_run(self, env: Env, run_id: str) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = runs.get(conn, env.id, run_id)
+        options = dict(row.options or {})
+        for key in ("idempotencyKey", "idempotencyKeyTTL", "delay"):
+            options.pop(key, None)
+        request = TriggerRequest(payload=row.payload, options=TriggerOptions.model_validate(options))
+        body = self.trigger(env, row.task_identifier, request)
+        with self.store.write() as conn:
+            conn.execute(update(runs.runs_table).where(runs.runs_table.c.id == body["id"]).values(replayed_from=run_id))
+        return {"id": body["id"], "taskIdentifier": row.task_identifier}
+
+    def reschedule_run(self, env: Env, run_id: str, delay: Any) -> dict[str, Any]:
+        from tether.durations import resolve_instant
+
+        if delay is None:
+            raise ValidationError("delay is required: a duration like '30s' or an ISO 8601 date")
+        until = resolve_instant(delay, field="delay")
+        with self.store.write() as conn:
+            row = runs.get(conn, env.id, run_id)
+            if row.status != RunStatus.DELAYED:
+                raise ConflictError(f"only DELAYED runs can be rescheduled; {run_id} is {row.status}")
+            ttl_seconds = None
+            if row.expires_at is not None and row.delay_until is not None:
+                ttl_seconds = (serialize._utc(row.expires_at) - serialize._utc(row.delay_until)).total_seconds()  # type: ignore[operator]
+            moved = runs.transition(
+                conn,
+                run_id,
+                RunStatus.DELAYED,
+                delay_until=until,
+                queued_at=until,
+                available_at=until,
+                dequeue_rank=until.timestamp() - runs.runs_table.c.priority,
+                expires_at=until + timedelta(seconds=ttl_seconds) if ttl_seconds is not None else None,
+            )
+            if not moved:
+                raise ConflictError(f"run {run_id} left DELAYED while it was being rescheduled")
+        self.control.wake()
+        return self.retrieve_run(env, run_id)
+
+    def add_tags(self, env: Env, run_id: str, tags: Any) -> dict[str, Any]:
+        checked = TriggerOptions(tags=tags).tags or []
+        with self.store.write() as conn:
+            added = runs.add_tags(conn, env.id, run_id, checked, MAX_TAGS)
+        return {"message": f"Successfully set {added} new tags."}
+
+    def run_logs(self, env: Env, run_id: str) -> dict[str, Any]:
+        with self.store.read() as conn:
+            runs.get(conn, env.id, run_id)
+            return {"data": logs.read(conn, run_id)}
+
+    # -- queues -----------------------------------------------------------------------------------
+
+    def _queue_body(self, env: Env, row: Any, counts: dict[str, tuple[int, int]]) -> dict[str, Any]:
+        running, queued = counts.get(row.name, (0, 0))
+        base = row.concurrency_limit if row.concurrency_limit is not None else env.concurrency_limit
+        return {
+            "id": row.id,
+            "name": row.name,
+            "type": "task" if row.kind == "task" else "custom",
+            "running": running,
+            "queued": queued,
+            "paused": bool(row.paused),
+            "concurrencyLimit": queue_store.effective_limit(row, env.concurrency_limit),
+            "concurrency": {
+                "current": queue_store.effective_limit(row, env.concurrency_limit),
+                "base": base,
+                "override": row.limit_override,
+                "overriddenAt": iso(serialize._utc(row.updated_at)) if row.limit_override is not None else None,
+                "overriddenBy": None,
+            },
+        }
+
+    def list_queues(self, env: Env, page: int = 1, per_page: int = 100) -> dict[str, Any]:
+        if page < 1 or not 1 <= per_page <= 1000:
+            raise ValidationError("page must be >= 1 and perPage between 1 and 1000")
+        with self.store.read() as conn:
+            rows = queue_store.list_all(conn, env.id)
+            counts = queue_store.counts(conn, env.id)
+        chunk = rows[(page - 1) * per_page : page * per_page]
+        total_pages = max(1, -(-len(rows) // per_page))
+        return {
+            "data": [self._queue_body(env, r, counts) for r in chunk],
+            "pagination": {"currentPage": page, "totalPages": total_pages, "count": len(rows)},
+        }
+
+    def _queue_name(self, name: str, kind: str | None) -> str:
+        if kind == "task" and not name.startswith("task/"):
+            return f"task/{name}"
+        return name
+
+    def retrieve_queue(self, env: Env, name: str, kind: str | None = None) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = queue_store.get(conn, env.id, self._queue_name(name, kind))
+            return self._queue_body(env, row, queue_store.counts(conn, env.id, [row.name]))
+
+    def _update_queue(self, env: Env, name: str, kind: str | None, **values: Any) -> dict[str, Any]:
+        with self.store.write() as conn:
+            row = queue_store.set_fields(conn, env.id, self._queue_name(name, kind), **values)
+            body = self._queue_body(env, row, queue_store.counts(conn, env.id, [row.name]))
+        self.control.wake()
+        return body
+
+    def pause_queue(self, env: Env, name: str, paused: bool, kind: str | None = None) -> dict[str, Any]:
+        return self._update_queue(env, name, kind, paused=paused)
+
+    def override_queue_limit(self, env: Env, name: str, limit: int, kind: str | None = None) -> dict[str, Any]:
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 100_000:
+            raise ValidationError(f"concurrencyLimit must be an integer from 0 to 100000, got {limit!r}")
+        return self._update_queue(env, name, kind, limit_override=limit)
+
+    def reset_queue_limit(self, env: Env, name: str, kind: str | None = None) -> dict[str, Any]:
+        return self._update_queue(env, name, kind, limit_override=None)
+
+
+_STATUSES = {s.value for s in RunStatus}
+
+
+def _csv(value: Any) -> list[str] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [v for v in str(value).split(",") if v]
+
+
+def _instant(value: Any, name: str) -> datetime | None:
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(f"{name}: expected epoch milliseconds or an ISO 8601 date, got {text!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _parse_list_params(params: dict[str, Any]) -> dict[str, Any]:
+    from tether.durations import parse_duration
+
+    statuses = _csv(params.get("filter[status]"))
+    unknown = [s for s in statuses or [] if s not in _STATUSES]
+    if unknown:
+        raise ValidationError(f"filter[status]: unknown status {', '.join(unknown)}; use one of {', '.join(sorted(_STATUSES))}")
+    size_text = params.get("page[size]") or 25
+    try:
+        size = int(size_text)
+    except (TypeError, ValueError):
+        raise ValidationError(f"page[size] must be an integer, got {size_text!r}") from None
+    if not 1 <= size <= 100:
+        raise ValidationError(f"page[size] must be between 1 and 100, got {size}")
+    created_from = _instant(params.get("filter[createdAt][from]"), "filter[createdAt][from]")
+    period = params.get("filter[createdAt][period]")
+    if period:
+        created_from = utcnow() - timedelta(seconds=parse_duration(period, field="filter[createdAt][period]"))
+    return {
+        "statuses": statuses,
+        "task_identifiers": _csv(params.get("filter[taskIdentifier]")),
+        "tags": _csv(params.get("filter[tag]")),
+        "queue": params.get("filter[queue]") or None,
+        "batch_id": params.get("filter[batch]") or None,
+        "created_from": created_from,
+        "created_to": _instant(params.get("filter[createdAt][to]"), "filter[createdAt][to]"),
+        "limit": size,
+        "after": params.get("page[after]") or None,
+        "before": params.get("page[before]") or None,
+    }
+
+
+class EngineBackend:
+    """The SDK's backend inside a run: `Call`s go straight to the engine, children link to the run."""
+
+    def __init__(self, engine: Engine, env: Env, lineage: triggering.Lineage) -> None:
+        self.engine = engine
+        self.env = env
+        self.lineage = lineage
+
+    def call(self, call: Call) -> Any:
+        args = dict(call.args)
+        if call.op in ("trigger", "batch_trigger"):
+            args["lineage"] = self.lineage
+        return getattr(self.engine, call.op)(self.env, **args)
+
+    async def acall(self, call: Call) -> Any:
+        return await asyncio.to_thread(self.call, call)

@@ -1,0 +1,216 @@
+"""A run's life after it is created: dequeue, attempts, retries, crashes, timeouts, cancel, expiry.
+
+Every function here is one guarded transition (or a set of them) in the caller's transaction.
+The `dispatch_token` written at dequeue ties an attempt to the dispatch that started it, so a
+stale actor (one whose run was already recovered) cannot finish the run a second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from tether._wire import utcnow
+from tether.retry import Retry
+from tether.runtime import runs
+from tether.runtime.ids import attempt_id
+from tether.runtime.states import ACTIVE, RunStatus
+
+_r = runs.runs_table.c
+_a = runs.attempts_table.c
+S = RunStatus
+
+
+def error_record(message: str, name: str = "Error", stack: str | None = None, code: str | None = None) -> dict[str, Any]:
+    record: dict[str, Any] = {"message": message, "name": name}
+    if stack:
+        record["stackTrace"] = stack
+    if code:
+        record["code"] = code
+    return record
+
+
+def retry_delay(policy: Retry, max_attempts_override: int | None, attempt: int) -> float | None:
+    """Seconds until the next attempt, or None when the attempts are used up."""
+    max_attempts = max_attempts_override or policy.max_attempts
+    if attempt >= max_attempts:
+        return None
+    return policy.delay_before(attempt)
+
+
+def dequeue(conn: Connection, run_ids: list[str], *, token: str, version: str | None, lease: float) -> list[str]:
+    now = utcnow()
+    return runs.transition(
+        conn,
+        run_ids,
+        S.DEQUEUED,
+        dispatch_token=token,
+        version=version,
+        lease_expires_at=now + timedelta(seconds=lease),
+    )
+
+
+@dataclass(frozen=True)
+class AttemptStart:
+    run: Any
+    attempt: int
+
+
+def begin_attempt(conn: Connection, run_id: str, token: str, lease: float) -> AttemptStart | None:
+    now = utcnow()
+    row = conn.execute(select(_r.attempt_count, _r.started_at).where(_r.id == run_id)).first()
+    if row is None:
+        return None
+    number = row.attempt_count + 1
+    moved = runs.transition(
+        conn,
+        run_id,
+        S.EXECUTING,
+        where=[_r.dispatch_token == token],
+        attempt_count=number,
+        started_at=row.started_at or now,
+        lease_expires_at=now + timedelta(seconds=lease),
+    )
+    if not moved:
+        return None
+    conn.execute(
+        runs.attempts_table.insert().values(
+            id=attempt_id(), run_id=run_id, number=number, status="EXECUTING", created_at=now
+        )
+    )
+    return AttemptStart(runs.get(conn, None, run_id), number)
+
+
+def heartbeat(conn: Connection, run_id: str, token: str, lease: float) -> bool:
+    result = conn.execute(
+        update(runs.runs_table)
+        .where(_r.id == run_id, _r.dispatch_token == token, _r.status.in_([s.value for s in ACTIVE]))
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease))
+    )
+    return result.rowcount == 1
+
+
+def _close_attempt(conn: Connection, run_id: str, number: int, status: str, error: dict[str, Any] | None) -> None:
+    conn.execute(
+        update(runs.attempts_table)
+        .where(_a.run_id == run_id, _a.number == number, _a.status == "EXECUTING")
+        .values(status=status, error=error, completed_at=utcnow())
+    )
+
+
+def succeed(conn: Connection, run_id: str, attempt: int, token: str, output: Any) -> bool:
+    moved = runs.transition(
+        conn, run_id, S.COMPLETED, where=[_r.attempt_count == attempt, _r.dispatch_token == token], output=output, error=None
+    )
+    if moved:
+        _close_attempt(conn, run_id, attempt, "COMPLETED", None)
+    return bool(moved)
+
+
+def fail(
+    conn: Connection,
+    run_id: str,
+    attempt: int,
+    token: str | None,
+    error: dict[str, Any],
+    delay: float | None,
+    *,
+    final_status: RunStatus = S.FAILED,
+    attempt_status: str = "FAILED",
+) -> RunStatus | None:
+    """End an attempt that failed: queue a retry after `delay`, or end the run with `final_status`."""
+    guard = [_r.attempt_count == attempt]
+    if token is not None:
+        guard.append(_r.dispatch_token == token)
+    now = utcnow()
+    if delay is not None:
+        moved = runs.transition(
+            conn,
+            run_id,
+            S.QUEUED,
+            where=guard,
+            error=error,
+            queued_at=now,
+            available_at=now + timedelta(seconds=delay),
+            dequeue_rank=(now + timedelta(seconds=delay)).timestamp() - _r.priority,
+            lease_expires_at=None,
+            dispatch_token=None,
+        )
+        outcome = S.QUEUED
+    else:
+        moved = runs.transition(conn, run_id, final_status, where=guard, error=error, dispatch_token=None)
+        outcome = final_status
+    if not moved:
+        return None
+    _close_attempt(conn, run_id, attempt, attempt_status, error)
+    return outcome
+
+
+def cancel(conn: Connection, environment_id: str, run_id: str) -> tuple[str, bool]:
+    """Cancel the run; return (status before, whether it was executing and must be stopped)."""
+    row = runs.get(conn, environment_id, run_id)
+    moved = runs.transition(conn, run_id, S.CANCELED, error=error_record("Run was canceled", "CanceledError"))
+    if moved and row.attempt_count:
+        _close_attempt(conn, run_id, row.attempt_count, "CANCELED", None)
+    return row.status, bool(moved) and row.status in (S.DEQUEUED, S.EXECUTING)
+
+
+def promote_delayed(conn: Connection, now: datetime) -> list[str]:
+    due = [r[0] for r in conn.execute(select(_r.id).where(_r.status == S.DELAYED, _r.delay_until <= now))]
+    return runs.transition(conn, due, S.QUEUED, where=[_r.delay_until <= now])
+
+
+def expire(conn: Connection, now: datetime) -> list[str]:
+    """Runs whose TTL passed before they started."""
+    due = [
+        r[0]
+        for r in conn.execute(
+            select(_r.id).where(_r.status.in_([S.QUEUED, S.DELAYED]), _r.expires_at <= now, _r.attempt_count == 0)
+        )
+    ]
+    return runs.transition(conn, due, S.EXPIRED, where=[_r.expires_at <= now, _r.attempt_count == 0], expired_at=now)
+
+
+def lost_runs(conn: Connection, now: datetime) -> list[Any]:
+    """DEQUEUED or EXECUTING runs whose lease ran out: their actor is gone."""
+    return list(
+        conn.execute(
+            select(_r.id, _r.status, _r.attempt_count, _r.dispatch_token, _r.task_identifier, _r.max_attempts, _r.version)
+            .where(_r.status.in_([s.value for s in ACTIVE]), _r.lease_expires_at < now)
+        )
+    )
+
+
+def requeue_undispatched(conn: Connection, run_id: str, token: str) -> bool:
+    """A DEQUEUED run whose actor never began it goes back to the queue without using an attempt."""
+    return bool(
+        runs.transition(conn, run_id, S.QUEUED, where=[_r.dispatch_token == token, _r.status == S.DEQUEUED], dispatch_token=None, lease_expires_at=None)
+    )
+
+
+def counted_attempts(conn: Connection, run_id: str) -> int:
+    """Attempts that count against max_attempts: those the system interrupted do not."""
+    from sqlalchemy import func
+
+    return int(
+        conn.execute(
+            select(func.count()).where(_a.run_id == run_id, _a.status != "INTERRUPTED")
+        ).scalar_one()
+    )
+
+
+def interrupt(conn: Connection, run_id: str, attempt: int, token: str | None, reason: str) -> bool:
+    """Put back a run whose attempt the system cut short (its Scheduler restarted): no attempt is used up."""
+    outcome = fail(
+        conn,
+        run_id,
+        attempt,
+        token,
+        error_record(reason, "InterruptedError"),
+        0.0,
+        attempt_status="INTERRUPTED",
+    )
+    return outcome is not None

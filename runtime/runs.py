@@ -1,0 +1,142 @@
+"""Reading runs and changing their status: every change is a guarded transition with an event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from tether._wire import utcnow
+from tether.errors import NotFoundError
+from tether.runtime import events
+from tether.runtime.states import TERMINAL, UNSUCCESSFUL, RunStatus, allowed_from
+from tether.runtime.store.tables import AttemptRow, RunRow, RunTag
+
+runs_table = RunRow.__table__
+attempts_table = AttemptRow.__table__
+tags_table = RunTag.__table__
+_r = runs_table.c
+
+
+def transition(
+    conn: Connection,
+    run_ids: str | Sequence[str],
+    to: RunStatus,
+    *,
+    where: Iterable[ColumnElement[bool]] = (),
+    **values: Any,
+) -> list[str]:
+    """Move runs to `to` if their current status allows it; return the ids that moved.
+
+    Unsuccessful terminal statuses release the run's idempotency key, so it can be used again.
+    """
+    ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
+    if not ids:
+        return []
+    now = utcnow()
+    values.setdefault("updated_at", now)
+    if to in TERMINAL:
+        values.setdefault("finished_at", now)
+        values.setdefault("lease_expires_at", None)
+    if to in UNSUCCESSFUL:
+        values.setdefault("idempotency_slot", None)
+    statement = (
+        update(runs_table)
+        .where(_r.id.in_(ids), _r.status.in_([s.value for s in allowed_from(to)]), *where)
+        .values(status=to.value, **values)
+        .returning(_r.id)
+    )
+    moved = [row[0] for row in conn.execute(statement)]
+    events.append(conn, moved, to)
+    return moved
+
+
+def get(conn: Connection, environment_id: str | None, run_id: str) -> Any:
+    query = select(runs_table).where(_r.id == run_id)
+    if environment_id is not None:
+        query = query.where(_r.environment_id == environment_id)
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFoundError(f"run {run_id!r} not found")
+    return row
+
+
+def attempts(conn: Connection, run_id: str) -> list[Any]:
+    return list(
+        conn.execute(select(attempts_table).where(attempts_table.c.run_id == run_id).order_by(attempts_table.c.number))
+    )
+
+
+def related(conn: Connection, row: Any) -> dict[str, Any]:
+    """The run's parent, root and children, as small rows."""
+    fields = (_r.id, _r.status, _r.task_identifier, _r.depth, _r.trigger_function, _r.batch_id, _r.created_at, _r.updated_at)
+    out: dict[str, Any] = {"parent": None, "root": None, "children": []}
+    for name, rid in (("parent", row.parent_run_id), ("root", row.root_run_id)):
+        if rid:
+            out[name] = conn.execute(select(*fields).where(_r.id == rid)).first()
+    out["children"] = list(conn.execute(select(*fields).where(_r.parent_run_id == row.id).order_by(_r.id)))
+    return out
+
+
+def list_page(
+    conn: Connection,
+    environment_id: str,
+    *,
+    statuses: list[str] | None = None,
+    task_identifiers: list[str] | None = None,
+    tags: list[str] | None = None,
+    queue: str | None = None,
+    batch_id: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: int = 25,
+    after: str | None = None,
+    before: str | None = None,
+) -> tuple[list[Any], str | None, str | None]:
+    """Runs newest first. Ids are time-ordered, so the id itself is the cursor."""
+    conditions: list[ColumnElement[bool]] = [_r.environment_id == environment_id]
+    if statuses:
+        conditions.append(_r.status.in_(statuses))
+    if task_identifiers:
+        conditions.append(_r.task_identifier.in_(task_identifiers))
+    if queue:
+        conditions.append(_r.queue == queue)
+    if batch_id:
+        conditions.append(_r.batch_id == batch_id)
+    if created_from:
+        conditions.append(_r.created_at >= created_from)
+    if created_to:
+        conditions.append(_r.created_at <= created_to)
+    if tags:
+        conditions.append(_r.id.in_(select(tags_table.c.run_id).where(tags_table.c.tag.in_(tags))))
+    ascending = before is not None and after is None
+    if after:
+        conditions.append(_r.id < after)
+    elif before:
+        conditions.append(_r.id > before)
+    order = _r.id.asc() if ascending else _r.id.desc()
+    rows = list(conn.execute(select(runs_table).where(and_(*conditions)).order_by(order).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if ascending:
+        rows.reverse()
+    next_cursor = rows[-1].id if rows and (more or ascending) else None
+    previous_cursor = rows[0].id if rows and (after or (ascending and more)) else None
+    return rows, next_cursor, previous_cursor
+
+
+def add_tags(conn: Connection, environment_id: str, run_id: str, new_tags: list[str], max_tags: int) -> int:
+    from tether.errors import ValidationError
+
+    row = get(conn, environment_id, run_id)
+    current = list(row.tags or [])
+    added = [t for t in dict.fromkeys(new_tags) if t not in current]
+    if len(current) + len(added) > max_tags:
+        raise ValidationError(f"a run has at most {max_tags} tags; {run_id} has {len(current)} and {len(added)} were added")
+    if added:
+        conn.execute(update(runs_table).where(_r.id == run_id).values(tags=current + added, updated_at=utcnow()))
+        conn.execute(tags_table.insert(), [{"run_id": run_id, "tag": t} for t in added])
+    return len(added)
