@@ -6,6 +6,7 @@ Time-ordered ids sort in creation order, which the run list's cursor relies on.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -19,9 +20,22 @@ def _base36(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
+_lock = threading.Lock()
+_last_micros = 0
+
+
+def _next_micros() -> int:
+    # Strictly increasing within the process, so ids made in the same microsecond (or after
+    # the wall clock steps back) still sort in creation order.
+    global _last_micros
+    with _lock:
+        _last_micros = max(time.time_ns() // 1000, _last_micros + 1)
+        return _last_micros
+
+
 def new_id(prefix: str) -> str:
     # 10 chars of microseconds (good past year 5000) + 15 random chars: 25 chars like a cuid.
-    stamp = _base36(time.time_ns() // 1000, 10)
+    stamp = _base36(_next_micros(), 10)
     rand = "".join(secrets.choice(_ALPHABET) for _ in range(15))
     return f"{prefix}_{stamp}{rand}"
 

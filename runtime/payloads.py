@@ -8,6 +8,7 @@ from typing import Any
 from tether.errors import ValidationError
 
 SUPERJSON = "application/super+json"
+_SUPPORTED = ("application/json", SUPERJSON, "text/plain")
 
 
 def decode_payload(payload: Any, payload_type: str | None) -> Any:
@@ -17,9 +18,12 @@ def decode_payload(payload: Any, payload_type: str | None) -> Any:
     (`{"json": value, "meta": ...}`), JSON text, or plain text. Dates and other superjson
     extras arrive as their JSON form (ISO strings).
     """
-    if payload_type is None or not isinstance(payload, str):
+    if payload_type is None:
         return payload
-    if payload_type == "text/plain":
+    if payload_type not in _SUPPORTED:
+        # checked first, so an unsupported type is named as such rather than reported as bad JSON
+        raise ValidationError(f"payloadType {payload_type!r} is not supported; send {', '.join(_SUPPORTED)}")
+    if not isinstance(payload, str) or payload_type == "text/plain":
         return payload
     try:
         decoded = json.loads(payload)
@@ -27,6 +31,4 @@ def decode_payload(payload: Any, payload_type: str | None) -> Any:
         raise ValidationError(f"payload: not valid JSON for payloadType {payload_type!r}: {exc}") from None
     if payload_type == SUPERJSON:
         return decoded.get("json") if isinstance(decoded, dict) else decoded
-    if payload_type == "application/json":
-        return decoded
-    raise ValidationError(f"payloadType {payload_type!r} is not supported; send application/json, {SUPERJSON} or text/plain")
+    return decoded

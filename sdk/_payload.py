@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from tether.errors import OutputNotSerializableError, ValidationError
 
 MAX_PAYLOAD_BYTES = 3 * 1024 * 1024
+
+# pydantic's JSON mode turns NaN and infinities into null; keep them so json.dumps can refuse them
+_OUTPUT = TypeAdapter(Any, config=ConfigDict(ser_json_inf_nan="constants"))
 
 
 def to_json_value(value: Any) -> Any:
@@ -23,11 +26,11 @@ def to_json_value(value: Any) -> Any:
 def encode_output(value: Any) -> str:
     """The JSON text of a run's return value, or OutputNotSerializableError saying what was returned."""
     try:
-        return json.dumps(to_json_value(value), allow_nan=False)
-    except (TypeError, ValueError, Exception) as exc:  # pydantic raises its own serialization errors
+        return json.dumps(_OUTPUT.dump_python(value, mode="json"), allow_nan=False)
+    except Exception as exc:  # TypeError, ValueError (NaN) or pydantic's own serialization errors
         raise OutputNotSerializableError(
-            f"the task returned a {type(value).__name__}, which is not JSON-serializable; "
-            f"return a dict, list, str, number, bool, None or a pydantic model ({exc})"
+            f"the task returned a value of type {type(value).__name__} that is not JSON-serializable ({exc}); "
+            f"return a dict, list, str, finite number, bool, None or a pydantic model"
         ) from exc
 
 

@@ -65,7 +65,7 @@ class ProjectConfig(BaseModel):
         module_name, _, attr = ref.partition(":")
         try:
             return getattr(importlib.import_module(module_name), attr)
-        except (ImportError, AttributeError) as exc:
+        except (ImportError, AttributeError, ValueError) as exc:  # ValueError: an empty module name
             raise ConfigurationError(f"hooks.{name} = {ref!r} cannot be loaded: {exc}") from exc
 
 
@@ -84,14 +84,17 @@ def load_config(root: Path | None = None) -> ProjectConfig:
     """Read the project's config from `root` (default: the nearest folder that has one)."""
     root = (root or find_project_root()).resolve()
     raw: dict[str, Any] = {}
+    source = root
     if (root / "tether.toml").is_file():
-        raw = _read(root / "tether.toml")
+        source = root / "tether.toml"
+        raw = _read(source)
     elif (root / "pyproject.toml").is_file():
-        raw = _read(root / "pyproject.toml").get("tool", {}).get("tether", {})
+        source = root / "pyproject.toml"
+        raw = _read(source).get("tool", {}).get("tether", {})
     try:
         return ProjectConfig.model_validate({**raw, "root": root})
     except PydanticValidationError as exc:
-        raise ConfigurationError(f"invalid Tether config in {root}: {exc}") from exc
+        raise ConfigurationError(f"invalid Tether config in {source}: {exc}") from exc
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +31,8 @@ def parse_duration(value: Duration, *, field: str = "duration") -> float:
         seconds = sum(float(n) * _UNITS[unit] for n, unit in _PART.findall(text))
     else:
         raise ValidationError(f"{field}: expected a duration like '30s' or seconds, got {type(value).__name__}")
+    if not math.isfinite(seconds):
+        raise ValidationError(f"{field}: must be a finite number of seconds, got {value!r}")
     if seconds < 0:
         raise ValidationError(f"{field}: must not be negative, got {value!r}")
     return seconds
@@ -47,4 +50,7 @@ def resolve_instant(value: Duration | datetime, *, field: str, now: datetime | N
             pass
         else:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return now + timedelta(seconds=parse_duration(value, field=field))
+    try:
+        return now + timedelta(seconds=parse_duration(value, field=field))
+    except OverflowError:  # "99999999d" parses, but lands past datetime.max
+        raise ValidationError(f"{field}: {value!r} is too far in the future") from None

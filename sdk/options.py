@@ -76,13 +76,13 @@ class TriggerOptions(_Wire):
     def _tags(cls, value: list[str] | str | None) -> list[str] | None:
         if value is None:
             return None
-        tags = [value] if isinstance(value, str) else list(value)
+        tags = list(dict.fromkeys([value] if isinstance(value, str) else value))  # a repeated tag counts once
         if len(tags) > MAX_TAGS:
             raise ValueError(f"at most {MAX_TAGS} tags per run, got {len(tags)}")
         for tag in tags:
             if not 1 <= len(tag) <= MAX_TAG_LENGTH:
                 raise ValueError(f"each tag must be 1-{MAX_TAG_LENGTH} characters, got {len(tag)}: {tag[:40]!r}")
-        return list(dict.fromkeys(tags))
+        return tags
 
     def idempotency_ttl_seconds(self) -> float:
         if self.idempotency_key_ttl is None:

@@ -18,7 +18,7 @@ class Retry(BaseModel):
         @task(id="sync", retry=Retry(max_attempts=5, factor=1.8, min_timeout=0.5, max_timeout=30))
     """
 
-    model_config = ConfigDict(frozen=True, alias_generator=camel, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, alias_generator=camel, populate_by_name=True, extra="forbid")
 
     max_attempts: int = Field(default=3, ge=1, le=100)
     factor: float = Field(default=2.0, ge=1.0)
