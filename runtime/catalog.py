@@ -114,6 +114,7 @@ class Catalog:
         self._store = store
         self._ttl = ttl
         self._cache: dict[str, tuple[float, VersionInfo | None]] = {}
+        self._by_version: dict[tuple[str, str], VersionInfo] = {}
         self._lock = threading.Lock()
 
     def current(self, environment_id: str) -> VersionInfo | None:
@@ -128,7 +129,16 @@ class Catalog:
         return info
 
     def version(self, environment_id: str, version: str) -> VersionInfo | None:
-        return self._load(environment_id, version)
+        """A registered version never changes, so once read it is kept."""
+        key = (environment_id, version)
+        with self._lock:
+            known = self._by_version.get(key)
+        if known is None:
+            known = self._load(environment_id, version)
+            if known is not None:
+                with self._lock:
+                    self._by_version[key] = known
+        return known
 
     def invalidate(self) -> None:
         with self._lock:
