@@ -88,7 +88,10 @@ def list_page(
     statuses: list[str] | None = None,
     task_identifiers: list[str] | None = None,
     tags: list[str] | None = None,
-    queue: str | None = None,
+    queues: list[str] | None = None,
+    versions: list[str] | None = None,
+    machines: list[str] | None = None,
+    only_tests: bool = False,
     batch_id: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
@@ -102,8 +105,14 @@ def list_page(
         conditions.append(_r.status.in_(statuses))
     if task_identifiers:
         conditions.append(_r.task_identifier.in_(task_identifiers))
-    if queue:
-        conditions.append(_r.queue == queue)
+    if queues:
+        conditions.append(_r.queue.in_(queues))
+    if versions:
+        conditions.append(_r.version.in_(versions))
+    if machines:
+        conditions.append(_r.machine.in_(machines))
+    if only_tests:
+        conditions.append(_r.id.is_(None))  # Tether has no test runs
     if batch_id:
         conditions.append(_r.batch_id == batch_id)
     if created_from:

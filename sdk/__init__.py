@@ -10,7 +10,7 @@
     print(handle.wait().output)
 """
 
-from tether import queues, runs
+from tether import queues, runs, tasks
 from tether.client import AsyncClient, Client, configure
 from tether.config import ProjectConfig, load_config
 from tether.errors import (
@@ -35,7 +35,7 @@ from tether.machines import Machine
 from tether.models import BatchResult, QueueInfo, Run, RunPage
 from tether.queues import Queue, queue
 from tether.retry import Retry
-from tether.tasks import Hooks, Task, task, tasks
+from tether.tasks import Hooks, Task, task
 from tether.context import RunContext, current_run, logger
 
 __version__ = "0.1.0"

@@ -175,7 +175,10 @@ def _payload_type(fn: Callable[..., Any]) -> Any:
 
 
 def _request(payload: Any, options: dict[str, Any], payload_type: Any) -> TriggerRequest:
-    value = to_json_value(payload)
+    try:
+        value = to_json_value(payload)
+    except ValueError as exc:  # pydantic's serialization errors are ValueErrors
+        raise ValidationError(f"payload is not JSON-serializable: {exc}") from None
     validate_payload(payload_type, value)
     try:
         return TriggerRequest(payload=value, options=build_options(**options))
@@ -228,23 +231,26 @@ def _batch(task_id: str, items: Iterable[Any], payload_type: Any) -> BatchResult
     return BatchResult.model_validate(send(_calls.batch_trigger(_batch_request(task_id, items, payload_type))))
 
 
-class _TasksById:
-    """Trigger tasks by id, without importing their code: `tasks.trigger("send-welcome-email", payload)`."""
-
-    def trigger(self, task_id: str, payload: Any = None, **options: Any) -> RunHandle[Any]:
-        return _trigger(task_id, payload, options, _registry[task_id].payload_type if task_id in _registry else None)
-
-    async def atrigger(self, task_id: str, payload: Any = None, **options: Any) -> RunHandle[Any]:
-        return await _atrigger(task_id, payload, options, _registry[task_id].payload_type if task_id in _registry else None)
-
-    def batch_trigger(self, items: Iterable[dict[str, Any]]) -> BatchResult:
-        """Items are `{"task": "id", "payload": ..., "options": {...}}`, tasks may differ."""
-        return _batch("", items, None)
-
-    async def abatch_trigger(self, items: Iterable[dict[str, Any]]) -> BatchResult:
-        return BatchResult.model_validate(await asend(_calls.batch_trigger(_batch_request("", items, None))))
+# Triggering by id, without importing the task's code: `tasks.trigger("send-welcome-email", payload)`.
 
 
-tasks = _TasksById()
+def _local_type(task_id: str) -> Any:
+    return _registry[task_id].payload_type if task_id in _registry else None
 
 
+def trigger(task_id: str, payload: Any = None, **options: Any) -> RunHandle[Any]:
+    """Trigger a task by its id; the same options as `Task.trigger`."""
+    return _trigger(task_id, payload, options, _local_type(task_id))
+
+
+async def atrigger(task_id: str, payload: Any = None, **options: Any) -> RunHandle[Any]:
+    return await _atrigger(task_id, payload, options, _local_type(task_id))
+
+
+def batch_trigger(items: Iterable[dict[str, Any]]) -> BatchResult:
+    """Items are `{"task": "id", "payload": ..., "options": {...}}`; the tasks may differ."""
+    return _batch("", items, None)
+
+
+async def abatch_trigger(items: Iterable[dict[str, Any]]) -> BatchResult:
+    return BatchResult.model_validate(await asend(_calls.batch_trigger(_batch_request("", items, None))))

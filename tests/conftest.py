@@ -111,3 +111,17 @@ def records(tmp_path: Path) -> Any:
             return read(self.path)
 
     return Records()
+
+
+def eventually(check: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Poll `check()` until it returns something truthy; fail with its last value after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+        time.sleep(interval)

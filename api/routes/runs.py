@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel
 
-from tether.errors import ValidationError
 
 from tether.api.routes.tasks import EngineDep, EnvDep
 
@@ -39,11 +38,7 @@ def cancel_run(runId: str, env: EnvDep, engine: EngineDep) -> dict[str, Any]:
 
 @router.post("/api/v1/runs/{runId}/replay", summary="Run the same task again with the same payload")
 def replay_run(runId: str, env: EnvDep, engine: EngineDep, body: dict[str, Any] | None = Body(default=None)) -> dict[str, Any]:
-    # Trigger.dev's clients may send replay options (a new payload, tags, ...). The engine replays the
-    # original run as it was, so refuse options rather than silently replay something else.
-    if body:
-        raise ValidationError(f"replay options are not supported yet (got {', '.join(sorted(body))}); replay without options")
-    return engine.replay_run(env, runId)
+    return engine.replay_run(env, runId, body)
 
 
 class RescheduleBody(BaseModel):
