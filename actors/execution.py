@@ -187,6 +187,7 @@ class AttemptRunner:
         error = lifecycle.error_record(f"Run exceeded its max_duration of {max_duration:g}s", "MaxDurationExceededError", code="TIMED_OUT")
         with self.store.write() as conn:
             outcome = lifecycle.fail(conn, row.id, attempt, token, error, None, final_status=S.TIMED_OUT, attempt_status="TIMED_OUT")
+        self.sink.add("ERROR", error["message"])
         if outcome is not None:
             self._safe_hooks(task, "on_failure", payload=payload, error=error, ctx=_with_reason(ctx, "TIMED_OUT"))
         # A sync body may still be running in its thread; only a new process truly stops it.
@@ -211,6 +212,8 @@ class AttemptRunner:
             if retry and spec is not None and not isinstance(exc, AbortTaskRunError | OutputNotSerializableError):
                 delay = lifecycle.retry_delay(spec.retry_policy, row.max_attempts, lifecycle.counted_attempts(conn, row.id))
             outcome = lifecycle.fail(conn, row.id, attempt, token, error, delay)
+        then = f"retrying in {delay:.2f}s" if delay is not None else "no attempts left"
+        self.sink.add("ERROR", f"attempt {attempt} failed: {error['name']}: {error['message']} ({then})\n{error.get('stackTrace', '')}".rstrip())
         if outcome == S.FAILED and task is not None and ctx is not None:
             self._safe_hooks(task, "on_failure", payload=payload, error=error, ctx=_with_reason(ctx, "FAILED"))
         return Outcome(outcome)

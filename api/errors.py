@@ -29,6 +29,10 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _plain(message: str) -> str:
+    return message.removeprefix("Value error, ")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(TetherError)
     async def tether_error(_: Request, error: TetherError) -> JSONResponse:
@@ -41,7 +45,7 @@ def install(app: FastAPI) -> None:
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
         errors = error.errors()
         details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", ""), "type": e.get("type", "")} for e in errors]
-        summary = "; ".join(f"{_field(tuple(e.get('loc', ())))}: {e.get('msg', '')}" for e in errors)
+        summary = "; ".join(f"{_field(tuple(e.get('loc', ())))}: {_plain(e.get('msg', ''))}" for e in errors)
         return _response(422, f"invalid request: {summary}", "validation_error", details)
 
     @app.exception_handler(StarletteHTTPException)

@@ -24,6 +24,8 @@ def parse_duration(value: Duration, *, field: str = "duration") -> float:
         seconds = float(value)
     elif isinstance(value, str):
         text = value.strip().lower().replace(" ", "")
+        if text.startswith("-") and _PART.sub("", text[1:]) == "":
+            raise ValidationError(f"{field}: must not be negative, got {value!r}")
         if not text or _PART.sub("", text) != "":
             raise ValidationError(
                 f"{field}: cannot read {value!r} as a duration; use forms like '30s', '10m', '2h', '1d' or '1h30m'"

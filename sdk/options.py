@@ -12,6 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tether._wire import camel
 from tether.durations import parse_duration
+from tether.errors import ValidationError as TetherValidationError
+
+
+def _checked_seconds(value: Any, field: str) -> float:
+    # Raised as ValueError so pydantic reports the error at its location (items.5.options.delay).
+    try:
+        return parse_duration(value, field=field)
+    except TetherValidationError as error:
+        raise ValueError(error.message) from None
 
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 128
@@ -53,7 +62,7 @@ class TriggerOptions(_Wire):
     @classmethod
     def _duration(cls, value: WireDuration | None, info: Any) -> WireDuration | None:
         if value is not None:
-            seconds = parse_duration(value, field=info.field_name)
+            seconds = _checked_seconds(value, info.field_name)
             if info.field_name == "ttl" and seconds <= 0:
                 raise ValueError("ttl must be positive")
         return value
@@ -68,7 +77,7 @@ class TriggerOptions(_Wire):
                 return datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
                 pass
-        parse_duration(value, field="delay")
+        _checked_seconds(value, "delay")
         return value
 
     @field_validator("tags")

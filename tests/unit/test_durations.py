@@ -46,7 +46,7 @@ def test_a_negative_duration_is_refused_naming_the_field(value: object) -> None:
         parse_duration(value, field="ttl")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("value", ["soon", "", "10x", "   ", "10", "1h30", "-5s", "s", "1.2.3s"])
+@pytest.mark.parametrize("value", ["soon", "", "10x", "   ", "10", "1h30", "s", "1.2.3s", "-soon"])
 def test_unreadable_text_is_refused_showing_the_accepted_forms(value: str) -> None:
     with pytest.raises(ValidationError) as caught:
         parse_duration(value, field="delay")
@@ -104,3 +104,8 @@ def test_a_bad_duration_is_refused_naming_the_field_it_came_from() -> None:
 def test_a_duration_past_the_end_of_the_calendar_is_refused_not_crashed() -> None:
     with pytest.raises(ValidationError, match=r"^delay: .* too far in the future"):
         resolve_instant("99999999d", field="delay", now=NOW)
+
+
+def test_a_negative_duration_text_is_refused_as_negative() -> None:
+    with pytest.raises(ValidationError, match="delay: must not be negative"):
+        parse_duration("-5s", field="delay")
