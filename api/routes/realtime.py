@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from tether.runtime import events
+from tether.runtime import events, runs
 from tether.runtime.engine import Engine
 from tether.runtime.environments import Env
 from tether.runtime.states import TERMINAL
@@ -29,26 +29,26 @@ POLL_SECONDS = 0.1
 PING_SECONDS = 15
 
 
-def _read(engine: Engine, env: Env, run_id: str, after: int) -> tuple[int, dict[str, Any] | None]:
-    """The newest event number after `after`, and the run now (None when nothing changed)."""
+def _read(engine: Engine, env: Env, run_id: str, after: int) -> tuple[int, dict[str, Any] | None, bool]:
+    """The newest event number after `after`, the run now (None when nothing changed), and whether it is finished."""
     with engine.store.read() as conn:
         changes = events.since(conn, run_id, after)
-    if not changes and after >= 0:
-        return after, None
+        if not changes and after >= 0:
+            return after, None, runs.get(conn, env.id, run_id).status in TERMINAL
     body = engine.retrieve_run(env, run_id)
-    return (changes[-1][0] if changes else 0), body
+    return (changes[-1][0] if changes else 0), body, body["status"] in TERMINAL
 
 
 async def _stream(engine: Engine, env: Env, run_id: str, last_id: int | None, request: Request) -> AsyncIterator[dict[str, Any]]:
     after = -1 if last_id is None else last_id
     waiter = request.app.state.notifier
     while True:
-        newest, body = await run_in_threadpool(_read, engine, env, run_id, after)
+        newest, body, finished = await run_in_threadpool(_read, engine, env, run_id, after)
         if body is not None:
             after = max(newest, 0)
             yield {"id": str(after), "event": "message", "data": json.dumps(body)}
-            if body["status"] in TERMINAL:
-                return
+        if finished:
+            return
         if await request.is_disconnected():
             return
         await waiter.wait(POLL_SECONDS)
