@@ -46,3 +46,15 @@ def crash_once(payload: dict) -> dict:
 def crash_always(payload: dict) -> None:
     record(payload.get("record"), event="attempt")
     os.kill(os.getpid(), 9)
+
+
+@task(id="slow-first-attempt", retry=Retry(max_attempts=3, min_timeout=0.1, max_timeout=0.3))
+def slow_first_attempt(payload: dict) -> dict:
+    """Sleeps long on its first attempt (so a test can kill its process), briefly after."""
+    import time
+
+    ctx = current_run()
+    attempt = ctx.attempt if ctx else 1
+    record(payload.get("record"), event="start", attempt=attempt)
+    time.sleep(60 if attempt == 1 else 0.05)
+    return {"attempt": attempt, "value": payload.get("value")}
