@@ -167,9 +167,12 @@ def runs_list(
     from tether import runs
 
     page = runs.list(status=status.split(",") if status else None, task_identifier=task, tag=tag, limit=limit)
-    table = Table("id", "task", "status", "attempts", "created", "duration")
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    for name in ("task", "status", "attempts", "created", "ms"):
+        table.add_column(name)
     for run in page.data:
-        table.add_row(run.id, run.task_identifier, run.status, str(run.attempt_count), run.created_at.strftime("%Y-%m-%d %H:%M:%S"), f"{run.duration_ms} ms")
+        table.add_row(run.id, run.task_identifier, run.status, str(run.attempt_count), run.created_at.strftime("%m-%d %H:%M:%S"), str(run.duration_ms))
     console.print(table)
 
 

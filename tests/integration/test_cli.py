@@ -1,0 +1,116 @@
+"""The `tether` command: init, trigger, runs, and `tether dev` end to end (with a code reload)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from conftest import eventually, free_port
+
+runner = CliRunner()
+
+
+def _env(stack: Any) -> dict[str, str]:
+    return {"TETHER_API_URL": stack.url, "TETHER_SECRET_KEY": stack.settings.secret_key}
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> Any:
+    from tether.cli.main import app
+    from tether.client import configure
+
+    configure(api_url=(env or {}).get("TETHER_API_URL"), secret_key=(env or {}).get("TETHER_SECRET_KEY"))
+    return runner.invoke(app, list(args), env=env)
+
+
+def test_trigger_and_wait_prints_the_finished_run(stack: Any) -> None:
+    result = _cli("trigger", "echo", "--payload", '{"cli": true}', "--wait", "--timeout", "60", env=_env(stack))
+    assert result.exit_code == 0, result.output
+    assert "COMPLETED" in result.output and '"cli": true' in result.output
+
+
+def test_trigger_refuses_a_payload_that_is_not_json(stack: Any) -> None:
+    result = _cli("trigger", "echo", "--payload", "{nope", env=_env(stack))
+    assert result.exit_code == 2 and "not JSON" in result.output
+
+
+def test_runs_list_show_and_cancel(stack: Any, sdk: Any) -> None:
+    handle = sdk.tasks.trigger("chatty", {"word": "cli"})
+    handle.wait(timeout=60)
+    listed = _cli("runs", "list", "--task", "chatty", env=_env(stack))
+    assert listed.exit_code == 0 and handle.id in listed.output
+    shown = eventually(lambda: (r := _cli("runs", "show", handle.id, "--logs", env=_env(stack))) and "printed line one" in r.output and r)
+    assert "COMPLETED" in shown.output
+    delayed = sdk.tasks.trigger("echo", 1, delay="1h")
+    cancelled = _cli("runs", "cancel", delayed.id, env=_env(stack))
+    assert cancelled.exit_code == 0 and "CANCELED" in cancelled.output
+
+
+def test_init_adds_config_and_an_example_task(tmp_path: Path) -> None:
+    from tether.config import load_config
+    from tether.runtime.discovery import module_names
+
+    result = runner.invoke(__import__("tether.cli.main", fromlist=["app"]).app, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    config = load_config(tmp_path)
+    assert config.project == tmp_path.name and config.dirs == ["tasks"]
+    assert [name for name, _ in module_names(config)] == ["tasks.hello_world"]
+    again = runner.invoke(__import__("tether.cli.main", fromlist=["app"]).app, ["init", str(tmp_path)])
+    assert "already configured" in again.output
+
+
+@pytest.mark.timeout(240)
+def test_tether_dev_serves_the_project_prints_its_key_and_reloads_changed_code(tmp_path: Path) -> None:
+    """The README's main command, in a fresh project: start, trigger, edit the task, trigger again, stop."""
+    from tether.cli.main import app
+
+    assert runner.invoke(app, ["init", str(tmp_path)]).exit_code == 0
+    port = free_port()
+    env = {**os.environ, "TETHER_SECRET_KEY": "", "PYTHONUNBUFFERED": "1"}
+    env.pop("TETHER_SECRET_KEY")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tether.cli", "dev", "--port", str(port), "--num-cpus", "1"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 150
+        while not any("export TETHER_API_URL" in line for line in output):
+            assert process.poll() is None, "".join(output)
+            assert time.monotonic() < deadline, "".join(output)
+            output.append(process.stdout.readline())  # type: ignore[union-attr]
+        key = re.search(r"Secret key\s+(\S+)", "".join(output)).group(1)  # type: ignore[union-attr]
+        assert key == (tmp_path / ".tether" / "secret_key").read_text().strip()
+        assert (tmp_path / ".tether" / "tether.db").exists()
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}, timeout=30)
+
+        def run_hello() -> dict[str, Any]:
+            run_id = client.post("/api/v1/tasks/hello-world/trigger", json={"payload": {"name": "Ada"}}).json()["id"]
+            return eventually(lambda: (r := client.get(f"/api/v3/runs/{run_id}").json()) and r["status"] == "COMPLETED" and r, timeout=90)
+
+        first = run_hello()
+        assert first["output"] == {"message": "Hello, Ada!"}
+        task_file = tmp_path / "tasks" / "hello_world.py"
+        task_file.write_text(task_file.read_text().replace('f"Hello, {payload.name}!"', 'f"Hi again, {payload.name}!"'))
+        second = eventually(lambda: (r := run_hello()) and r["output"] == {"message": "Hi again, Ada!"} and r, timeout=90)
+        assert second["version"] != first["version"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
