@@ -89,6 +89,7 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     stages_ms: dict[str, list[float]] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    batch_profile: dict[str, float] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -157,13 +158,14 @@ class Bench:
 
     def batch(self, count: int) -> tuple[float, float, float]:
         """Trigger `count` no-op runs in one request; return (post seconds, to-all-COMPLETED seconds, to last finished_at)."""
+        self.last_batch = ""
         items = [{"task": "noop", "payload": {"i": i}} for i in range(count)]
         wall0 = time.time()
         t0 = time.perf_counter()
         response = self.http.post("/api/v2/tasks/batch", json={"items": items})
         post = time.perf_counter() - t0
         response.raise_for_status()
-        batch = response.json()["id"]
+        batch = self.last_batch = response.json()["id"]
         deadline = t0 + self.args.timeout
         while True:
             done, bad = self._completed(batch)
@@ -173,12 +175,33 @@ class Bench:
                 raise RuntimeError(f"{bad} runs of batch {batch} ended unsuccessfully")
             if time.perf_counter() > deadline:
                 raise TimeoutError(f"only {done}/{count} runs of batch {batch} completed in {self.args.timeout}s")
-            time.sleep(0.02)
+            time.sleep(0.05)
         elapsed = time.perf_counter() - t0
         r, select, func = self._r, self._select, self._func
         with self.stack.store.read() as conn:
             last = conn.execute(select(func.max(r.finished_at)).where(r.batch_id == batch)).scalar_one()
         return post, elapsed, _utc(last).timestamp() - wall0
+
+    def batch_profile(self, batch: str) -> dict[str, float]:
+        """From the batch's event log: runs per dispatch transaction, and mean time in each stage (ms)."""
+        from tether.runtime.store.tables import RunEvent
+
+        ev = RunEvent.__table__.c
+        r, select = self._r, self._select
+        moments: dict[str, dict[str, float]] = {}
+        with self.stack.store.read() as conn:
+            rows = conn.execute(
+                select(ev.run_id, ev.status, ev.created_at).where(ev.run_id.in_(select(r.id).where(r.batch_id == batch).scalar_subquery()))
+            )
+            for run_id, status, at in rows:
+                moments.setdefault(run_id, {})[status] = _utc(at).timestamp()
+        dequeues = [m["DEQUEUED"] for m in moments.values() if "DEQUEUED" in m]
+        full = [m for m in moments.values() if {"QUEUED", "DEQUEUED", "EXECUTING", "COMPLETED"} <= m.keys()]
+        out = {"runs per dispatch": len(dequeues) / max(1, len(set(dequeues)))}
+        if full:
+            out["dequeued->executing ms"] = statistics.fmean(m["EXECUTING"] - m["DEQUEUED"] for m in full) * 1000
+            out["executing->completed ms"] = statistics.fmean(m["COMPLETED"] - m["EXECUTING"] for m in full) * 1000
+        return out
 
     def latency(self, count: int) -> tuple[list[float], dict[str, list[float]]]:
         from tether.runtime.store.tables import RunEvent
@@ -241,6 +264,7 @@ def measure(db: str, url: str, args: argparse.Namespace) -> Result:
         result.load_before = load()
         result.runs = args.runs
         result.post_s, result.throughput_s, result.throughput_db_s = bench.batch(args.runs)
+        result.batch_profile = bench.batch_profile(bench.last_batch)
         result.latencies_ms, result.stages_ms = bench.latency(args.latency_runs)
         result.load_after = load()
         import ray
@@ -286,7 +310,7 @@ def report(results: list[Result], args: argparse.Namespace, command: str) -> Non
         f"machine: {os.cpu_count()} cores; Ray num_cpus={args.num_cpus or 'auto'}; "
         f"scheduler settings={args.scheduler or 'defaults'}; task noop (bench/project, max_runs_per_actor default)"
     )
-    print(f"completion poll: direct SELECT count(*) ... WHERE batch_id=? GROUP BY status in the store, every 20 ms")
+    print(f"completion poll: direct SELECT count(*) ... WHERE batch_id=? GROUP BY status in the store, every 50 ms")
     print()
     header = f"{'db':<9}{'runs/s':>9}{'(db)':>9}{'POST s':>9}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}{'max ms':>9}  {'load before / after':<24}{'target':>8}"
     print(header)
@@ -315,6 +339,8 @@ def report(results: list[Result], args: argparse.Namespace, command: str) -> Non
         for stage, values in res.stages_ms.items():
             if values:
                 print(f"  {stage:<24}{percentile(values, 50):>8.1f}{percentile(values, 95):>8.1f}{statistics.fmean(values):>8.1f}")
+        if res.batch_profile:
+            print("  throughput batch: " + ", ".join(f"{k} {v:.1f}" for k, v in res.batch_profile.items()))
         s = res.stats
         print(
             f"  scheduler: started={s.get('started')} actors live={s.get('actors')} "
