@@ -20,7 +20,6 @@ def create_app(engine: Engine) -> FastAPI:
     )
     app.state.engine = engine
     app.state.keys = KeyRing(engine.store)
-    app.state.notifier = realtime.Notifier()
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

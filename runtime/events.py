@@ -1,18 +1,16 @@
 """The run event log: one sequence-numbered row per state change, written in the same transaction.
 
-Realtime readers follow it by sequence number, so `Last-Event-ID` resumes exactly. On
-PostgreSQL each append also NOTIFYs listeners; on SQLite readers poll (other processes write
-the file, so an in-process channel would miss them).
+Realtime readers follow it by sequence number, so `Last-Event-ID` resumes exactly. Readers
+poll it (an indexed range read); waking them with PostgreSQL NOTIFY is the next step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, select
 
 from tether._wire import utcnow
-from tether.runtime.store.postgres import NOTIFY_CHANNEL
 from tether.runtime.store.tables import RunEvent
 
 _events = RunEvent.__table__
@@ -24,9 +22,6 @@ def append(conn: Connection, run_ids: Iterable[str], status: str) -> None:
         return
     now = utcnow()
     conn.execute(insert(_events), [{"run_id": rid, "status": status, "created_at": now} for rid in ids])
-    if conn.dialect.name == "postgresql":
-        # One notification per transaction is enough to wake readers; they read the log.
-        conn.execute(text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": ids[0]})
 
 
 def since(conn: Connection, run_id: str, after_seq: int) -> Sequence[tuple[int, str]]:

@@ -41,7 +41,6 @@ def _read(engine: Engine, env: Env, run_id: str, after: int) -> tuple[int, dict[
 
 async def _stream(engine: Engine, env: Env, run_id: str, last_id: int | None, request: Request) -> AsyncIterator[dict[str, Any]]:
     after = -1 if last_id is None else last_id
-    waiter = request.app.state.notifier
     while True:
         newest, body, finished = await run_in_threadpool(_read, engine, env, run_id, after)
         if body is not None:
@@ -51,7 +50,7 @@ async def _stream(engine: Engine, env: Env, run_id: str, last_id: int | None, re
             return
         if await request.is_disconnected():
             return
-        await waiter.wait(POLL_SECONDS)
+        await asyncio.sleep(POLL_SECONDS)
 
 
 @router.get("/realtime/v1/runs/{runId}", summary="Follow a run (server-sent events)")
@@ -60,20 +59,3 @@ async def subscribe_run(runId: str, env: EnvDep, engine: EngineDep, request: Req
     header = request.headers.get("last-event-id")
     last_id = int(header) if header and header.isdigit() else None
     return EventSourceResponse(_stream(engine, env, runId, last_id, request), ping=PING_SECONDS)
-
-
-class Notifier:
-    """Wakes stream readers early when the store says something changed; otherwise they poll."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        self._event.set()
-
-    async def wait(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._event.wait(), timeout)
-        except TimeoutError:
-            pass
-        self._event.clear()

@@ -7,22 +7,18 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy import Connection, exc
 
 from tether.errors import StoreError
 from tether.runtime.store import postgres, sqlite
 
-T = TypeVar("T")
 log = logging.getLogger("tether.store")
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_RETRIES = 5
 
 
 class Store:
@@ -55,29 +51,12 @@ class Store:
         except exc.SQLAlchemyError as error:
             raise StoreError(f"database read failed: {error}") from error
 
-    def retrying(self, fn: Callable[[], T]) -> T:
-        """Run `fn` again when the database is briefly unreachable (a restart, a lost connection)."""
-        for attempt in range(_RETRIES):
-            try:
-                return fn()
-            except StoreError as error:
-                if attempt == _RETRIES - 1 or not _is_transient(error):
-                    raise
-                log.warning("database unavailable, retrying: %s", error)
-                time.sleep(0.2 * 2**attempt)
-        raise AssertionError("unreachable")
-
     def migrate(self) -> None:
         migrate(self)
 
     def dispose(self) -> None:
         self.writer.dispose()
         self.reader.dispose()
-
-
-def _is_transient(error: StoreError) -> bool:
-    cause = error.__cause__
-    return isinstance(cause, exc.OperationalError | exc.InterfaceError) or "locked" in str(error)
 
 
 _migrate_lock = threading.Lock()

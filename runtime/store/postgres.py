@@ -1,11 +1,8 @@
-"""PostgreSQL dialect hooks: psycopg 3, a small pool per process, and NOTIFY for realtime wake-ups."""
+"""PostgreSQL dialect hooks: psycopg 3 and a small connection pool per process."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine
-
-NOTIFY_CHANNEL = "tether_events"
-
 
 def normalize_url(url: str) -> str:
     for prefix in ("postgres://", "postgresql://"):

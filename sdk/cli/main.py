@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -85,7 +85,7 @@ def _run_until_interrupted(stack: Any) -> None:
 def dev(
     port: Annotated[int, typer.Option(help="Gateway port")] = 8030,
     host: Annotated[str, typer.Option(help="Gateway host")] = "127.0.0.1",
-    num_cpus: Annotated[Optional[int], typer.Option(help="CPUs for the local Ray (default: this machine's)")] = None,
+    num_cpus: Annotated[int | None, typer.Option(help="CPUs for the local Ray (default: this machine's)")] = None,
 ) -> None:
     """Run locally: Ray, the Scheduler and the gateway on an embedded SQLite under .tether/, reloading task code on change."""
     from tether.cli.stack import StackSettings, Stack, dev_database_url, dev_secret_key
@@ -109,7 +109,7 @@ def dev(
 def start(
     database_url: Annotated[str, typer.Option(envvar="TETHER_DATABASE_URL", help="postgresql://…")],
     secret_key: Annotated[str, typer.Option(envvar="TETHER_SECRET_KEY", help="The environment's secret key")],
-    ray_address: Annotated[Optional[str], typer.Option(envvar="RAY_ADDRESS", help="A running Ray cluster ('auto' for the local head)")] = None,
+    ray_address: Annotated[str | None, typer.Option(envvar="RAY_ADDRESS", help="A running Ray cluster ('auto' for the local head)")] = None,
     environment: Annotated[str, typer.Option(help="Environment name")] = "prod",
     port: Annotated[int, typer.Option(help="Gateway port")] = 8030,
     host: Annotated[str, typer.Option(help="Gateway host")] = "0.0.0.0",
@@ -158,9 +158,9 @@ def _print_run(run: Any) -> None:
 
 @runs_app.command("list")
 def runs_list(
-    status: Annotated[Optional[str], typer.Option(help="Comma-separated statuses")] = None,
-    task: Annotated[Optional[str], typer.Option(help="Task id")] = None,
-    tag: Annotated[Optional[str], typer.Option(help="Tag")] = None,
+    status: Annotated[str | None, typer.Option(help="Comma-separated statuses")] = None,
+    task: Annotated[str | None, typer.Option(help="Task id")] = None,
+    tag: Annotated[str | None, typer.Option(help="Tag")] = None,
     limit: Annotated[int, typer.Option(help="How many")] = 25,
 ) -> None:
     """List runs, newest first."""
