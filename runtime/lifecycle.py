@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from tether._wire import utcnow
 from tether.retry import Retry
@@ -60,28 +60,27 @@ class AttemptStart:
 
 
 def begin_attempt(conn: Connection, run_id: str, token: str, lease: float) -> AttemptStart | None:
+    """DEQUEUED → EXECUTING for the dispatch holding `token`, opening the next attempt."""
     now = utcnow()
-    row = conn.execute(select(_r.attempt_count, _r.started_at).where(_r.id == run_id)).first()
-    if row is None:
-        return None
-    number = row.attempt_count + 1
     moved = runs.transition(
         conn,
         run_id,
         S.EXECUTING,
         where=[_r.dispatch_token == token],
-        attempt_count=number,
-        started_at=row.started_at or now,
+        full_rows=True,
+        attempt_count=_r.attempt_count + 1,
+        started_at=func.coalesce(_r.started_at, now),
         lease_expires_at=now + timedelta(seconds=lease),
     )
     if not moved:
         return None
+    row = moved[0]
     conn.execute(
         runs.attempts_table.insert().values(
-            id=attempt_id(), run_id=run_id, number=number, status="EXECUTING", created_at=now
+            id=attempt_id(), run_id=run_id, number=row.attempt_count, status="EXECUTING", created_at=now
         )
     )
-    return AttemptStart(runs.get(conn, None, run_id), number)
+    return AttemptStart(row, row.attempt_count)
 
 
 def heartbeat(conn: Connection, run_id: str, token: str, lease: float) -> bool:
@@ -193,8 +192,6 @@ def requeue_undispatched(conn: Connection, run_id: str, token: str) -> bool:
 
 def counted_attempts(conn: Connection, run_id: str) -> int:
     """Attempts that count against max_attempts: those the system interrupted do not."""
-    from sqlalchemy import func
-
     return int(
         conn.execute(
             select(func.count()).where(_a.run_id == run_id, _a.status != "INTERRUPTED")

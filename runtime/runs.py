@@ -27,9 +27,10 @@ def transition(
     to: RunStatus,
     *,
     where: Iterable[ColumnElement[bool]] = (),
+    full_rows: bool = False,
     **values: Any,
-) -> list[str]:
-    """Move runs to `to` if their current status allows it; return the ids that moved.
+) -> list[Any]:
+    """Move runs to `to` if their current status allows it; return the ids that moved (or their rows).
 
     Unsuccessful terminal statuses release the run's idempotency key, so it can be used again.
     """
@@ -47,11 +48,11 @@ def transition(
         update(runs_table)
         .where(_r.id.in_(ids), _r.status.in_([s.value for s in allowed_from(to)]), *where)
         .values(status=to.value, **values)
-        .returning(_r.id)
+        .returning(*(runs_table.c if full_rows else [_r.id]))
     )
-    moved = [row[0] for row in conn.execute(statement)]
-    events.append(conn, moved, to)
-    return moved
+    rows = list(conn.execute(statement))
+    events.append(conn, [row.id for row in rows], to)
+    return rows if full_rows else [row.id for row in rows]
 
 
 def get(conn: Connection, environment_id: str | None, run_id: str) -> Any:
