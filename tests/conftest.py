@@ -125,3 +125,13 @@ def eventually(check: Any, timeout: float = 20.0, interval: float = 0.1) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
         time.sleep(interval)
+
+
+def max_overlap(lines: list[dict[str, Any]]) -> int:
+    """The most runs that were between their recorded start and end at the same instant."""
+    edges = sorted((line["t"], 1 if line["event"] == "start" else -1) for line in lines)
+    current = peak = 0
+    for _, step in sorted(edges, key=lambda e: (e[0], e[1])):
+        current += step
+        peak = max(peak, current)
+    return peak

@@ -5,15 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-
-def _max_overlap(lines: list[dict[str, Any]]) -> int:
-    """The most runs that were between their start and end at the same instant."""
-    edges = sorted((line["t"], 1 if line["event"] == "start" else -1) for line in lines)
-    current = peak = 0
-    for _, step in sorted(edges, key=lambda e: (e[0], e[1])):
-        current += step
-        peak = max(peak, current)
-    return peak
+from conftest import max_overlap
 
 
 def _wait_all(sdk: Any, ids: list[str], timeout: float = 120) -> list[Any]:
@@ -28,7 +20,7 @@ def test_a_queue_concurrency_limit_is_never_exceeded(sdk: Any, records: Any) -> 
     assert all(r.status == "COMPLETED" for r in runs)
     lines = records.read()
     assert len(lines) == 16
-    assert _max_overlap(lines) == 2  # limit 2, and enough work that both slots were used
+    assert max_overlap(lines) == 2  # limit 2, and enough work that both slots were used
 
 
 def test_runs_sharing_a_concurrency_key_are_serialized(sdk: Any, records: Any) -> None:
@@ -38,7 +30,7 @@ def test_runs_sharing_a_concurrency_key_are_serialized(sdk: Any, records: Any) -
         for i in range(4)
     ]
     _wait_all(sdk, [h.id for h in handles])
-    assert _max_overlap(records.read()) == 1
+    assert max_overlap(records.read()) == 1
 
 
 def test_a_tenant_with_one_run_is_not_starved_behind_a_tenant_with_two_hundred(sdk: Any, records: Any) -> None:
@@ -66,9 +58,9 @@ def test_a_tenant_with_one_run_is_not_starved_behind_a_tenant_with_two_hundred(s
     deadline_ids = [r.id for r in sdk.runs.iterate(task_identifier="tenant-sleep", status=["QUEUED", "DEQUEUED", "EXECUTING"])]
     _wait_all(sdk, deadline_ids, timeout=300)
     lines = records.read()
-    assert _max_overlap(lines) <= 2
+    assert max_overlap(lines) <= 2
     for key in ("big", "medium", "small"):
-        assert _max_overlap([line for line in lines if line["key"] == key]) == 1
+        assert max_overlap([line for line in lines if line["key"] == key]) == 1
 
 
 def test_an_overridden_queue_limit_applies_and_resets(sdk: Any) -> None:
