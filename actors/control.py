@@ -35,8 +35,8 @@ class RayControl:
             with self._lock:
                 self._handle = None
 
-    def wake(self) -> None:
-        self._send("wake")
+    def wake(self, config_changed: bool = False) -> None:
+        self._send("wake", config_changed)
 
     def stop_run(self, run_id: str, reason: str) -> None:
         self._send("stop_run", run_id, reason)

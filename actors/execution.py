@@ -12,6 +12,7 @@ import contextvars
 import inspect
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -83,6 +84,7 @@ class AttemptRunner:
         self._loop_thread.start()
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tether-task")
         self._initialized: set[str] = set()
+        self._heartbeat = _Heartbeat(self)
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -130,14 +132,13 @@ class AttemptRunner:
         client.use_local_backend(
             EngineBackend(self.engine, self.env, Lineage(row.id, row.root_run_id or row.id, row.depth + 1, "trigger"))
         )
-        beat = _Heartbeat(self, run_id, token)
-        beat.start()
+        self._heartbeat.follow(run_id, token)
         try:
             if task is None or spec is None:
                 return self._finish_failure(row, attempt, token, None, spec, RuntimeError(f"task {row.task_identifier!r} is not in version {row.version}"), retry=False)
             return self._attempt(row, attempt, token, task, spec, ctx)
         finally:
-            beat.stop()
+            self._heartbeat.follow(None, None)
             self._flush(self.sink.stop())
             client.use_local_backend(None)
 
@@ -256,32 +257,36 @@ def _json_round_trip(output: Any) -> Any:
 
 
 class _Heartbeat:
-    """Extends the run's lease and flushes its log lines while it executes."""
+    """One thread per actor: renews the lease of the run it follows and flushes its log lines."""
 
-    def __init__(self, runner: AttemptRunner, run_id: str, token: str) -> None:
+    def __init__(self, runner: AttemptRunner) -> None:
         self._runner = runner
-        self._run_id = run_id
-        self._token = token
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="tether-heartbeat", daemon=True)
+        self._lock = threading.Lock()
+        self._run: tuple[str, str] | None = None
+        self._since_lease = 0.0
+        threading.Thread(target=self._beat, name="tether-heartbeat", daemon=True).start()
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def follow(self, run_id: str | None, token: str | None) -> None:
+        with self._lock:
+            self._run = (run_id, token) if run_id and token else None
+            self._since_lease = 0.0
 
     def _beat(self) -> None:
         interval = min(0.5, self._runner.lease / 3)
-        since_lease = 0.0
-        while not self._stop.wait(interval):
-            since_lease += interval
+        while True:
+            time.sleep(interval)
+            with self._lock:
+                current = self._run
+                self._since_lease += interval
+                renew = current is not None and self._since_lease >= self._runner.lease / 3
+                if renew:
+                    self._since_lease = 0.0
+            if current is None:
+                continue
             self._runner._flush(self._runner.sink.drain())
-            if since_lease >= self._runner.lease / 3:
-                since_lease = 0.0
+            if renew:
                 try:
                     with self._runner.store.write() as conn:
-                        lifecycle.heartbeat(conn, self._run_id, self._token, self._runner.lease)
+                        lifecycle.heartbeat(conn, current[0], current[1], self._runner.lease)
                 except Exception:
-                    log.exception("heartbeat failed for %s", self._run_id)
+                    log.exception("heartbeat failed for %s", current[0])

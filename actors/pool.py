@@ -33,6 +33,7 @@ class PooledActor:
     handle: Any
     runs_done: int = 0
     busy: bool = False
+    ready: bool = False
     idle_since: float = field(default_factory=time.monotonic)
 
 
@@ -85,13 +86,19 @@ class ActorPool:
                 freed[resource] = freed.get(resource, 0.0) + amount
         return chosen if self._fits(needs, freed) else None
 
+    def free_slots(self, unit: float = 0.5) -> int:
+        """Roughly how many more runs could start now: idle actors, plus room for new small ones."""
+        spare_cpu = self.capacity.get("CPU", 0.0) - self._used()["CPU"]
+        return len(self._idle()) + max(0, int(spare_cpu / unit + 1e-9))
+
     def can_host(self, kind: ActorKind) -> bool:
         return bool(self._idle(kind)) or self._fits(kind.needs()) or self._evictions(kind) is not None
 
     def acquire(self, kind: ActorKind) -> PooledActor:
         idle = self._idle(kind)
         if idle:
-            actor = idle[-1]  # the most recently used one: its caches are warmest
+            # A booted actor before one still importing; among those, the most recently used (warmest caches).
+            actor = max(idle, key=lambda a: (a.ready, a.idle_since))
             self.reused += 1
         else:
             for victim in self._evictions(kind) or []:
@@ -108,14 +115,19 @@ class ActorPool:
         if retire:
             self.discard(actor)
 
+    def mark_ready(self, handle: Any) -> None:
+        for actor in self._actors:
+            if actor.handle is handle:
+                actor.ready = True
+
     def discard(self, actor: PooledActor) -> None:
         if actor in self._actors:
             self._actors.remove(actor)
             self._destroy(actor.handle)
 
     def prestart(self, kind: ActorKind, count: int) -> None:
-        """Start idle actors ahead of demand, as room allows."""
-        have = len([a for a in self._actors if a.kind == kind])
+        """Start actors ahead of demand until `count` of this kind are idle, as room allows."""
+        have = len([a for a in self._actors if a.kind == kind and not a.busy])
         for _ in range(max(0, count - have)):
             if not self._fits(kind.needs()):
                 return

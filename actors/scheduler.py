@@ -29,15 +29,18 @@ from tether.runtime.catalog import Catalog, TaskSpec
 from tether.runtime.environments import KeyRing
 from tether.runtime.states import ACTIVE, RunStatus
 from tether.runtime.store.database import Store
-from tether.runtime.store.tables import WorkerVersion
+from tether.runtime.store.tables import Environment, WorkerVersion
 
-from tether.actors.fairness import Candidate, Occupancy, QueueLimits, TurnBook, choose
+from tether.actors import backlog
+from tether.actors.fairness import Candidate, Occupancy, QueueLimits, TurnBook, choose, lane_capacity
 from tether.actors.pool import ActorKind, ActorPool, PooledActor
 from tether.actors.run_actor import RunActor
 
 log = logging.getLogger("tether.scheduler")
 S = RunStatus
 _r = runs.runs_table.c
+CONFIG_TTL = 0.25  # seconds a read of queue limits and current versions is trusted
+MAX_LANES_PER_TICK = 200
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class SchedulerCore:
         self.in_flight: dict[str, InFlight] = {}
         self.creation_failures: dict[str, int] = {}
         self.limits: dict[str, QueueLimits] = {}
+        self.current_versions: dict[str, str] = {}
+        self._config_read_at = -CONFIG_TTL
         self.started = 0
         self.finished = 0
         self.crashed = 0
@@ -100,9 +105,20 @@ class SchedulerCore:
     # -- actors -----------------------------------------------------------------------------------
 
     def _create_actor(self, kind: ActorKind) -> Any:
-        return RunActor.options(**kind.machine.ray_options()).remote(
+        handle = RunActor.options(**kind.machine.ray_options()).remote(
             self.database_url, kind.environment_id, kind.version, self.settings.lease
         )
+        asyncio.get_running_loop().create_task(self._watch_boot(handle))
+        return handle
+
+    async def _watch_boot(self, handle: Any) -> None:
+        """Mark the actor ready once it has imported its code, so runs go to booted actors first."""
+        try:
+            await handle.ready.remote()
+        except Exception:  # it died booting; its run (if any) is recovered where it was awaited
+            return
+        self.pool.mark_ready(handle)
+        self._wake.set()
 
     def _destroy_actor(self, handle: Any) -> None:
         try:
@@ -112,7 +128,9 @@ class SchedulerCore:
 
     # -- the loop ------------------------------------------------------------------------------------
 
-    def wake(self) -> None:
+    def wake(self, config_changed: bool = False) -> None:
+        if config_changed:
+            self._config_read_at = -CONFIG_TTL
         self._wake.set()
 
     async def main(self) -> None:
@@ -231,39 +249,37 @@ class SchedulerCore:
         info = self.catalog.version(environment_id, version) if version else self.catalog.current(environment_id)
         return info.tasks.get(task_id) if info else None
 
-    def _load_limits(self) -> None:
+    def _refresh_config(self) -> None:
+        """Queue limits and current versions, re-read at most every CONFIG_TTL seconds."""
+        if time.monotonic() - self._config_read_at < CONFIG_TTL:
+            return
+        environments = Environment.__table__
+        versions = WorkerVersion.__table__
         with self.store.read() as conn:
             rows = list(conn.execute(select(queue_store._queues)))
-            env_limits = {e.id: e.concurrency_limit for e in conn.execute(select(self.keys_table()))}
+            env_limits = {e.id: e.concurrency_limit for e in conn.execute(select(environments))}
+            current = conn.execute(select(versions.c.environment_id, versions.c.version).where(versions.c.is_current.is_(True)))
+            self.current_versions = {env: version for env, version in current}
         self.limits = {
             _lane_queue(r.environment_id, r.name): QueueLimits(
                 queue_store.effective_limit(r, env_limits.get(r.environment_id, 100)), r.concurrency_key_limit, bool(r.paused)
             )
             for r in rows
         }
-
-    @staticmethod
-    def keys_table() -> Any:
-        from tether.runtime.store.tables import Environment
-
-        return Environment.__table__
+        self._config_read_at = time.monotonic()
 
     def _limits_of(self, queue: str) -> QueueLimits:
         return self.limits.get(queue, QueueLimits(100, 1))
 
-    def _current_versions(self) -> dict[str, str]:
-        versions = WorkerVersion.__table__
-        with self.store.read() as conn:
-            rows = conn.execute(select(versions.c.environment_id, versions.c.version).where(versions.c.is_current.is_(True)))
-            return {env: version for env, version in rows}
-
     def _dispatch(self) -> None:
-        self._load_limits()
-        current = self._current_versions()
+        self._refresh_config()
+        current = self.current_versions
         self._warm(current)
         self.pool.retire_stale(lambda kind: current.get(kind.environment_id) == kind.version)
-        blocked = {q for q, lim in self.limits.items() if lim.paused or self.occupancy.by_queue.get(q, 0) >= lim.limit}
-        candidates = self._candidates(blocked, current)
+        room = self.pool.free_slots()
+        if room <= 0:
+            return  # nothing could start: do not even look at the backlog
+        candidates = self._candidates(room, current)
         if not candidates:
             return
         kinds: dict[str, ActorKind] = {}
@@ -308,27 +324,26 @@ class SchedulerCore:
             self.started += 1
             asyncio.get_running_loop().create_task(self._run(flight))
 
-    def _candidates(self, blocked: set[str], current: dict[str, str]) -> list[tuple[Candidate, str | None]]:
-        now = utcnow()
-        room = sum(max(0, lim.limit - self.occupancy.by_queue.get(q, 0)) for q, lim in self.limits.items())
-        per_lane = max(1, min(100, room))
-        ranked = (
-            select(
-                _r.id, _r.environment_id, _r.queue, _r.concurrency_key, _r.task_identifier, _r.machine, _r.dequeue_rank, _r.lock_to_version,
-                func.row_number().over(partition_by=(_r.environment_id, _r.queue, _r.concurrency_key), order_by=(_r.dequeue_rank, _r.id)).label("rn"),
-            )
-            .where(_r.status == S.QUEUED, _r.available_at <= now)
-            .subquery()
-        )
-        query = select(ranked).where(ranked.c.rn <= per_lane).limit(5000)
+    def _candidates(self, room: int, current: dict[str, str]) -> list[tuple[Candidate, str | None]]:
+        """The front runs of the lanes whose turn is next, no more than could start now."""
         with self.store.read() as conn:
-            rows = list(conn.execute(query))
+            lanes = backlog.lanes(conn)
+            wanted: list[tuple[backlog.LaneKey, int]] = []
+            total = 0
+            for lane in sorted(lanes, key=lambda lane: self.turns.last_served((_lane_queue(lane[0], lane[1]), lane[2]))):
+                queue = _lane_queue(lane[0], lane[1])
+                limits = self._limits_of(queue)
+                take = min(room, lane_capacity((queue, lane[2]), limits, self.occupancy))
+                if limits.paused or take <= 0:
+                    continue
+                wanted.append((lane, take))
+                total += take
+                if total >= 2 * room or len(wanted) >= MAX_LANES_PER_TICK:
+                    break
+            rows = backlog.heads(conn, wanted, utcnow())
         out = []
         for r in rows:
-            queue = _lane_queue(r.environment_id, r.queue)
-            if queue in blocked:
-                continue
-            cand = Candidate(r.id, r.environment_id, queue, r.concurrency_key, r.task_identifier, r.machine, r.dequeue_rank)
+            cand = Candidate(r.id, r.environment_id, _lane_queue(r.environment_id, r.queue), r.concurrency_key, r.task_identifier, r.machine, r.dequeue_rank)
             out.append((cand, r.lock_to_version or current.get(r.environment_id)))
         return out
 
@@ -360,8 +375,11 @@ class SchedulerCore:
                 self._failure_hook(row, flight.stopping)
         else:
             self.creation_failures.pop(flight.run_id, None)
-            retire = bool(result.get("retire")) or result.get("runs_done", 0) >= flight.spec.max_runs_per_actor
-            self.pool.release(flight.actor, retire=retire)
+            used_up = result.get("runs_done", 0) >= flight.spec.max_runs_per_actor
+            self.pool.release(flight.actor, retire=bool(result.get("retire")) or used_up)
+            if used_up:
+                # Boot the successor now, while the other actors work, rather than when a run needs it.
+                self.pool.prestart(flight.actor.kind, self.settings.warm_actors)
         self._wake.set()
 
     def stop(self, run_id: str, reason: str) -> bool:
@@ -425,8 +443,8 @@ class Scheduler:
         self.core = SchedulerCore(database_url, SchedulerSettings(**(settings or {})))
         self._main = asyncio.get_event_loop().create_task(self.core.main())
 
-    async def wake(self) -> None:
-        self.core.wake()
+    async def wake(self, config_changed: bool = False) -> None:
+        self.core.wake(config_changed)
 
     async def stop_run(self, run_id: str, reason: str) -> bool:
         return self.core.stop(run_id, reason)

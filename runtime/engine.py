@@ -33,13 +33,13 @@ _INSERT_RETRIES = 5
 class Control(Protocol):
     """What the engine asks of the actors after it commits: look at the queues again, stop a run."""
 
-    def wake(self) -> None: ...
+    def wake(self, config_changed: bool = False) -> None: ...
 
     def stop_run(self, run_id: str, reason: str) -> None: ...
 
 
 class NoControl:
-    def wake(self) -> None:
+    def wake(self, config_changed: bool = False) -> None:
         pass
 
     def stop_run(self, run_id: str, reason: str) -> None:
@@ -72,8 +72,12 @@ class Engine:
                 if attempt == _INSERT_RETRIES - 1:
                     raise
         if any(not c.is_cached for c in created):
-            self.control.wake()
+            self._wake_for(prepared)
         return created
+
+    def _wake_for(self, prepared: list[triggering.PreparedRun]) -> None:
+        # A run that names a queue may have created it or changed its limit: the Scheduler must re-read limits.
+        self.control.wake(config_changed=any(p.declare_queue for p in prepared))
 
     def trigger(
         self,
@@ -129,7 +133,7 @@ class Engine:
             except exc.IntegrityError:
                 if attempt == _INSERT_RETRIES - 1:
                     raise
-        self.control.wake()
+        self._wake_for(prepared)
         runs_out = [{"id": c.id, "taskIdentifier": c.task_identifier, "isCached": c.is_cached} for c in created]
         return {"id": batch, "runCount": len(created), "runs": runs_out}
 
@@ -171,7 +175,7 @@ class Engine:
             ).rowcount
             if claimed:
                 triggering.insert_runs(conn, prepared)
-        self.control.wake()
+        self._wake_for(prepared)
         accepted = len(prepared) if claimed else 0
         return {"id": batch, "itemsAccepted": accepted, "itemsDeduplicated": len(items) - accepted, "sealed": True}
 
@@ -327,7 +331,7 @@ class Engine:
         with self.store.write() as conn:
             row = queue_store.set_fields(conn, env.id, self._queue_name(name, kind), **values)
             body = self._queue_body(env, row, queue_store.counts(conn, env.id, [row.name]))
-        self.control.wake()
+        self.control.wake(config_changed=True)
         return body
 
     def pause_queue(self, env: Env, name: str, paused: bool, kind: str | None = None) -> dict[str, Any]:

@@ -63,7 +63,7 @@ class QueueRow(SQLModel, table=True):
 class RunRow(SQLModel, table=True):
     __tablename__ = "runs"
     __table_args__ = (
-        Index("ix_runs_dequeue", "status", "queue", "concurrency_key", "dequeue_rank"),
+        Index("ix_runs_dequeue", "status", "environment_id", "queue", "concurrency_key", "dequeue_rank"),
         Index("ix_runs_env_created", "environment_id", "id"),
         Index("ix_runs_lease", "status", "lease_expires_at"),
     )

@@ -121,7 +121,7 @@ class Stack:
                 try:
                     version = self.register(reload=True)
                     self.engine.catalog.invalidate()
-                    self.engine.control.wake()
+                    self.engine.control.wake(config_changed=True)
                     log.warning("task code changed: now on version %s", version)
                 except Exception as exc:
                     log.error("reload failed, still on version %s: %s", self.version, exc)

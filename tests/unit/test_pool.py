@@ -158,11 +158,29 @@ def test_prestart_starts_idle_actors_up_to_the_count(ray: FakeRay) -> None:
     assert len(ray.created) == 2
 
 
-def test_prestart_counts_busy_actors_of_the_kind(ray: FakeRay) -> None:
+def test_prestart_keeps_spares_beside_busy_actors_of_the_kind(ray: FakeRay) -> None:
     pool = pool_for(ray, 4)
     pool.acquire(V1)
     pool.prestart(V1, 2)
-    assert len(pool.actors) == 2
+    assert sorted(a.busy for a in pool.actors) == [False, False, True]
+
+
+def test_acquire_prefers_a_booted_actor(ray: FakeRay) -> None:
+    pool = pool_for(ray, 4)
+    pool.prestart(V1, 2)
+    booting, booted = pool.actors
+    pool.mark_ready(booted.handle)
+    assert pool.acquire(V1) is booted
+
+
+def test_free_slots_counts_idle_actors_and_room_for_new_ones(ray: FakeRay) -> None:
+    pool = pool_for(ray, 4)
+    assert pool.free_slots() == 4
+    busy = pool.acquire(V1)
+    pool.prestart(V1, 1)
+    assert pool.free_slots() == 1 + 2
+    pool.release(busy, retire=False)
+    assert pool.free_slots() == 2 + 2
 
 
 def test_prestart_stops_at_capacity(ray: FakeRay) -> None:

@@ -148,7 +148,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_runs_batch_id'), ['batch_id'], unique=False)
-        batch_op.create_index('ix_runs_dequeue', ['status', 'queue', 'concurrency_key', 'dequeue_rank'], unique=False)
+        batch_op.create_index('ix_runs_dequeue', ['status', 'environment_id', 'queue', 'concurrency_key', 'dequeue_rank'], unique=False)
         batch_op.create_index('ix_runs_env_created', ['environment_id', 'id'], unique=False)
         batch_op.create_index('ix_runs_lease', ['status', 'lease_expires_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_runs_parent_run_id'), ['parent_run_id'], unique=False)
