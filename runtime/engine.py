@@ -15,7 +15,7 @@ from sqlalchemy import exc, select, update
 
 from tether._calls import Call
 from tether._wire import iso, utcnow
-from tether.errors import ConflictError, NotFoundError, ValidationError
+from tether.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from tether.options import MAX_BATCH_SIZE, MAX_TAGS, BatchItem, BatchTriggerRequest, TriggerOptions, TriggerRequest
 from tether.runtime import lifecycle, logs, runs, serialize, triggering
 from tether.runtime import queues as queue_store
@@ -67,10 +67,10 @@ class Engine:
                 with self.store.write() as conn:
                     created = triggering.insert_runs(conn, prepared)
                 break
-            except exc.IntegrityError:
+            except exc.IntegrityError as error:
                 # A concurrent trigger took the same idempotency key first; look again and find its run.
                 if attempt == _INSERT_RETRIES - 1:
-                    raise
+                    raise StoreError(f"could not record the run: {error.orig}") from error
         if any(not c.is_cached for c in created):
             self._wake_for(prepared)
         return created
@@ -130,9 +130,9 @@ class Engine:
                     )
                     created = triggering.insert_runs(conn, prepared)
                 break
-            except exc.IntegrityError:
+            except exc.IntegrityError as error:
                 if attempt == _INSERT_RETRIES - 1:
-                    raise
+                    raise StoreError(f"could not record the batch: {error.orig}") from error
         self._wake_for(prepared)
         runs_out = [{"id": c.id, "taskIdentifier": c.task_identifier, "isCached": c.is_cached} for c in created]
         return {"id": batch, "runCount": len(created), "runs": runs_out}

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Any, Protocol
 
 from tether._calls import Call
 from tether.errors import ERRORS_BY_STATUS, ApiError, AuthenticationError, ConnectionError, TetherError
+
+if TYPE_CHECKING:  # httpx is imported when a client is first made: a RunActor never needs it
+    import httpx
 
 DEFAULT_API_URL = "http://127.0.0.1:8030"
 
@@ -125,10 +126,14 @@ class Client(_BaseClient):
     """Synchronous HTTP client for the gateway."""
 
     def __init__(self, api_url: str | None = None, secret_key: str | None = None, timeout: float = 30.0) -> None:
+        import httpx
+
         super().__init__(api_url, secret_key, timeout)
         self._http = httpx.Client(base_url=self.api_url, timeout=timeout)
 
     def call(self, call: Call) -> Any:
+        import httpx
+
         try:
             response = self._http.request(call.method, call.path, **self._request_kwargs(call))
         except httpx.HTTPError as exc:
@@ -168,10 +173,14 @@ class AsyncClient(_BaseClient):
     """Asynchronous HTTP client for the gateway."""
 
     def __init__(self, api_url: str | None = None, secret_key: str | None = None, timeout: float = 30.0) -> None:
+        import httpx
+
         super().__init__(api_url, secret_key, timeout)
         self._http = httpx.AsyncClient(base_url=self.api_url, timeout=timeout)
 
     async def acall(self, call: Call) -> Any:
+        import httpx
+
         try:
             response = await self._http.request(call.method, call.path, **self._request_kwargs(call))
         except httpx.HTTPError as exc:
