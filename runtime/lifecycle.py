@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from tether._wire import utcnow
 from tether.retry import Retry
@@ -59,27 +59,26 @@ class AttemptStart:
     attempt: int
 
 
+_BEGIN = runs.PreparedTransition(
+    S.EXECUTING,
+    where=[_r.dispatch_token == bindparam("p_token")],
+    returning=list(runs.runs_table.c),
+    attempt_count=_r.attempt_count + 1,
+    started_at=func.coalesce(_r.started_at, bindparam("p_now")),
+    lease_expires_at=bindparam("p_lease_until"),
+)
+_OPEN_ATTEMPT = runs.attempts_table.insert().values(
+    id=bindparam("p_attempt_id"), run_id=bindparam("p_run_id"), number=bindparam("p_number"), status="EXECUTING", created_at=bindparam("p_now")
+)
+
+
 def begin_attempt(conn: Connection, run_id: str, token: str, lease: float) -> AttemptStart | None:
     """DEQUEUED → EXECUTING for the dispatch holding `token`, opening the next attempt."""
     now = utcnow()
-    moved = runs.transition(
-        conn,
-        run_id,
-        S.EXECUTING,
-        where=[_r.dispatch_token == token],
-        full_rows=True,
-        attempt_count=_r.attempt_count + 1,
-        started_at=func.coalesce(_r.started_at, now),
-        lease_expires_at=now + timedelta(seconds=lease),
-    )
-    if not moved:
+    row = _BEGIN.run(conn, run_id, token=token, lease_until=now + timedelta(seconds=lease))
+    if row is None:
         return None
-    row = moved[0]
-    conn.execute(
-        runs.attempts_table.insert().values(
-            id=attempt_id(), run_id=run_id, number=row.attempt_count, status="EXECUTING", created_at=now
-        )
-    )
+    conn.execute(_OPEN_ATTEMPT, {"p_attempt_id": attempt_id(), "p_run_id": run_id, "p_number": row.attempt_count, "p_now": now})
     return AttemptStart(row, row.attempt_count)
 
 
@@ -92,21 +91,30 @@ def heartbeat(conn: Connection, run_id: str, token: str, lease: float) -> bool:
     return result.rowcount == 1
 
 
+_CLOSE_ATTEMPT = (
+    update(runs.attempts_table)
+    .where(_a.run_id == bindparam("p_run_id"), _a.number == bindparam("p_number"), _a.status == "EXECUTING")
+    .values(status=bindparam("p_status"), error=bindparam("p_error"), completed_at=bindparam("p_now"))
+)
+
+
 def _close_attempt(conn: Connection, run_id: str, number: int, status: str, error: dict[str, Any] | None) -> None:
-    conn.execute(
-        update(runs.attempts_table)
-        .where(_a.run_id == run_id, _a.number == number, _a.status == "EXECUTING")
-        .values(status=status, error=error, completed_at=utcnow())
-    )
+    conn.execute(_CLOSE_ATTEMPT, {"p_run_id": run_id, "p_number": number, "p_status": status, "p_error": error, "p_now": utcnow()})
+
+
+_SUCCEED = runs.PreparedTransition(
+    S.COMPLETED,
+    where=[_r.attempt_count == bindparam("p_attempt"), _r.dispatch_token == bindparam("p_token")],
+    output=bindparam("p_output"),
+    error=None,
+)
 
 
 def succeed(conn: Connection, run_id: str, attempt: int, token: str, output: Any) -> bool:
-    moved = runs.transition(
-        conn, run_id, S.COMPLETED, where=[_r.attempt_count == attempt, _r.dispatch_token == token], output=output, error=None
-    )
-    if moved:
-        _close_attempt(conn, run_id, attempt, "COMPLETED", None)
-    return bool(moved)
+    if _SUCCEED.run(conn, run_id, attempt=attempt, token=token, output=output) is None:
+        return False
+    _close_attempt(conn, run_id, attempt, "COMPLETED", None)
+    return True
 
 
 def fail(
