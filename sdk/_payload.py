@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
@@ -14,13 +15,27 @@ MAX_PAYLOAD_BYTES = 3 * 1024 * 1024
 
 # pydantic's JSON mode turns NaN and infinities into null; keep them so json.dumps can refuse them
 _OUTPUT = TypeAdapter(Any, config=ConfigDict(ser_json_inf_nan="constants"))
+_ANY = TypeAdapter(Any)
+
+
+@lru_cache(maxsize=1024)
+def _cached_adapter(payload_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(payload_type)
+
+
+def _adapter(payload_type: Any) -> TypeAdapter[Any]:
+    # Building an adapter compiles a validator: far dearer than validating, so do it once per type.
+    try:
+        return _cached_adapter(payload_type)
+    except TypeError:  # an unhashable annotation
+        return TypeAdapter(payload_type)
 
 
 def to_json_value(value: Any) -> Any:
     """A payload or output as a JSON value: pydantic models are dumped, everything else must already be JSON."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
-    return TypeAdapter(Any).dump_python(value, mode="json")
+    return _ANY.dump_python(value, mode="json")
 
 
 def encode_output(value: Any) -> str:
@@ -39,7 +54,7 @@ def validate_payload(payload_type: Any, payload: Any) -> Any:
     if payload_type is None:
         return payload
     try:
-        TypeAdapter(payload_type).validate_python(payload)
+        _adapter(payload_type).validate_python(payload)
     except PydanticValidationError as exc:
         errors = [
             {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]}
@@ -53,4 +68,4 @@ def validate_payload(payload_type: Any, payload: Any) -> Any:
 def parse_payload(payload_type: Any, payload: Any) -> Any:
     if payload_type is None:
         return payload
-    return TypeAdapter(payload_type).validate_python(payload)
+    return _adapter(payload_type).validate_python(payload)
