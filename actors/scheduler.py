@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 import uuid
+from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,13 @@ class InFlight:
     max_duration: float
     started: float = field(default_factory=time.monotonic)
     stopping: str | None = None
+
+
+def _aware(moment: datetime | None, now: datetime) -> datetime | None:
+    """SQLite hands timestamps back without a zone; they are UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=now.tzinfo)
 
 
 def _lane_queue(environment_id: str, queue: str) -> str:
@@ -160,31 +168,33 @@ class SchedulerCore:
     # -- timers ------------------------------------------------------------------------------------------
 
     def _fire_timers(self) -> None:
+        """Fire what is due, and note when the next timer falls. Writes only when something is due."""
         now = utcnow()
-        with self.store.write() as conn:
-            promoted = lifecycle.promote_delayed(conn, now)
-            lifecycle.expire(conn, now)
-        lost = []
         with self.store.read() as conn:
             lost = [r for r in lifecycle.lost_runs(conn, now) if r.id not in self.in_flight]
-            upcoming = conn.execute(
-                select(func.min(_r.delay_until)).where(_r.status == S.DELAYED)
-            ).scalar()
-            retry_at = conn.execute(
-                select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)
-            ).scalar()
-            expiry = conn.execute(
-                select(func.min(_r.expires_at)).where(_r.status.in_([S.QUEUED, S.DELAYED]), _r.expires_at > now)
-            ).scalar()
+            next_delay = _aware(conn.execute(select(func.min(_r.delay_until)).where(_r.status == S.DELAYED)).scalar(), now)
+            next_expiry = _aware(
+                conn.execute(select(func.min(_r.expires_at)).where(_r.status.in_([S.QUEUED, S.DELAYED]), _r.attempt_count == 0)).scalar(),
+                now,
+            )
+            retry_at = _aware(
+                conn.execute(select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)).scalar(), now
+            )
+        promoted: list[str] = []
+        if (next_delay and next_delay <= now) or (next_expiry and next_expiry <= now):
+            with self.store.write() as conn:
+                promoted = lifecycle.promote_delayed(conn, now)
+                lifecycle.expire(conn, now)
+            self._next_timers = 0.0  # look again right away for the next due moment
+        else:
+            soonest = self.settings.poll_interval
+            for moment in (next_delay, next_expiry, retry_at):
+                if moment is not None:
+                    soonest = min(soonest, max(0.0, (moment - now).total_seconds()))
+            self._next_timers = time.monotonic() + soonest
         for row in lost:
             self._recover_lost(row, "the run's worker stopped responding (lease expired)")
         self._kill_overdue()
-        soonest = self.settings.poll_interval
-        for moment in (upcoming, retry_at, expiry):
-            if moment is not None:
-                moment = moment if moment.tzinfo else moment.replace(tzinfo=now.tzinfo)
-                soonest = min(soonest, max(0.0, (moment - now).total_seconds()))
-        self._next_timers = time.monotonic() + soonest
         if promoted:
             self._wake.set()
 
