@@ -8,7 +8,7 @@ inside a run, `EngineBackend` executes the SDK's `Call`s against them directly.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import exc, select, update
@@ -22,6 +22,7 @@ from tether.runtime import queues as queue_store
 from tether.runtime.catalog import Catalog
 from tether.runtime.environments import Env
 from tether.runtime.ids import batch_id as new_batch_id
+from tether.runtime.run_filters import parse_list_params
 from tether.runtime.states import RunStatus
 from tether.runtime.store.database import Store
 from tether.runtime.store.tables import BatchRow
@@ -204,7 +205,7 @@ class Engine:
             return serialize.run_detail(row, runs.attempts(conn, run_id), runs.related(conn, row))
 
     def list_runs(self, env: Env, params: dict[str, Any]) -> dict[str, Any]:
-        filters = _parse_list_params(params)
+        filters = parse_list_params(params)
         with self.store.read() as conn:
             rows, next_cursor, previous_cursor = runs.list_page(conn, env.id, **filters)
         pagination = {k: v for k, v in (("next", next_cursor), ("previous", previous_cursor)) if v}
@@ -346,73 +347,12 @@ class Engine:
         return self._update_queue(env, name, kind, limit_override=None)
 
 
-_STATUSES = {s.value for s in RunStatus}
 _NOT_REPLAYED = {"idempotencyKey", "idempotencyKeyTTL", "delay"}
 _REPLAY_KEYS = {
     "payload", "payloadType", "metadata", "tags", "queue", "concurrencyKey", "machine", "version", "delay", "ttl",
     "idempotencyKey", "idempotencyKeyTTL", "maxAttempts", "maxDuration", "priority",
 }
-# Filters Trigger.dev's API knows that mean nothing here; refusing them beats returning an unfiltered list.
-_UNSUPPORTED_FILTERS = {"filter[region]", "filter[bulkAction]", "filter[schedule]"}
 
-
-def _csv(value: Any) -> list[str] | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    return [v for v in str(value).split(",") if v]
-
-
-def _instant(value: Any, name: str) -> datetime | None:
-    if value in (None, ""):
-        return None
-    text = str(value)
-    if text.isdigit():
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError(f"{name}: expected epoch milliseconds or an ISO 8601 date, got {text!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _parse_list_params(params: dict[str, Any]) -> dict[str, Any]:
-    from tether.durations import parse_duration
-
-    unsupported = sorted(_UNSUPPORTED_FILTERS & {k for k, v in params.items() if v})
-    if unsupported:
-        raise ValidationError(f"{', '.join(unsupported)}: not supported by this server")
-    statuses = _csv(params.get("filter[status]"))
-    unknown = [s for s in statuses or [] if s not in _STATUSES]
-    if unknown:
-        raise ValidationError(f"filter[status]: unknown status {', '.join(unknown)}; use one of {', '.join(sorted(_STATUSES))}")
-    size_text = params.get("page[size]") or 25
-    try:
-        size = int(size_text)
-    except (TypeError, ValueError):
-        raise ValidationError(f"page[size] must be an integer, got {size_text!r}") from None
-    if not 1 <= size <= 100:
-        raise ValidationError(f"page[size] must be between 1 and 100, got {size}")
-    created_from = _instant(params.get("filter[createdAt][from]"), "filter[createdAt][from]")
-    period = params.get("filter[createdAt][period]")
-    if period:
-        created_from = utcnow() - timedelta(seconds=parse_duration(period, field="filter[createdAt][period]"))
-    return {
-        "statuses": statuses,
-        "task_identifiers": _csv(params.get("filter[taskIdentifier]")),
-        "tags": _csv(params.get("filter[tag]")),
-        "queues": _csv(params.get("filter[queue]")),
-        "versions": _csv(params.get("filter[version]")),
-        "machines": _csv(params.get("filter[machine]")),
-        "only_tests": str(params.get("filter[isTest]", "")).lower() == "true",
-        "batch_id": params.get("filter[batch]") or None,
-        "created_from": created_from,
-        "created_to": _instant(params.get("filter[createdAt][to]"), "filter[createdAt][to]"),
-        "limit": size,
-        "after": params.get("page[after]") or None,
-        "before": params.get("page[before]") or None,
-    }
 
 
 class EngineBackend:
