@@ -29,11 +29,17 @@ class RayControl:
 
     def _send(self, method: str, *args: Any) -> None:
         try:
-            getattr(self._scheduler(), method).remote(*args)
+            reply = getattr(self._scheduler(), method).remote(*args)
         except Exception as exc:  # the Scheduler polls the store too, so a lost wake-up only costs latency
             log.warning("could not reach the Scheduler (%s): %s", method, exc)
-            with self._lock:
-                self._handle = None
+            self._forget()
+            return
+        # A handle to a Scheduler that was replaced (not restarted) fails only when its reply comes back.
+        reply.future().add_done_callback(lambda done: self._forget() if done.exception() else None)
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._handle = None
 
     def wake(self, config_changed: bool = False) -> None:
         self._send("wake", config_changed)

@@ -7,6 +7,7 @@ the right terminal status with the right output.
 from __future__ import annotations
 
 import os
+import time
 import signal
 import uuid
 from datetime import timedelta
@@ -86,3 +87,19 @@ def test_an_executing_run_with_no_live_actor_is_recovered_by_its_lease(stack: An
     assert run.status == "COMPLETED" and run.output == {"recovered": True}
     assert [a.status for a in run.attempts] == ["CRASHED", "COMPLETED"]
     assert "lease expired" in run.attempts[0].error.message
+
+
+def test_a_delayed_run_that_fell_due_while_the_scheduler_was_down_starts_when_it_is_back(stack: Any, sdk: Any) -> None:
+    """Delays are deadlines in the store, not sleeps: nothing is lost while no Scheduler runs."""
+    from tether.actors.boot import ensure_scheduler, stop_scheduler
+
+    handle = sdk.tasks.trigger("echo", {"late": True}, delay="1s")
+    stop_scheduler()
+    try:
+        time.sleep(2.5)
+        assert sdk.runs.retrieve(handle.id).status == "DELAYED"
+    finally:
+        stack.scheduler = ensure_scheduler(stack.settings.database_url, stack.settings.scheduler)
+    run = handle.wait(timeout=60)
+    assert run.status == "COMPLETED" and run.output == {"late": True}
+    assert run.started_at - run.delayed_until > timedelta(seconds=1)
