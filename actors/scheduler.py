@@ -15,14 +15,13 @@ import asyncio
 import logging
 import time
 import uuid
-from datetime import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
 import ray
 from sqlalchemy import func, select
 
-from tether._wire import utcnow
+from tether._wire import as_utc, utcnow
 from tether.machines import PRESETS
 from tether.runtime import lifecycle, runs
 from tether.runtime import queues as queue_store
@@ -64,13 +63,6 @@ class InFlight:
     max_duration: float
     started: float = field(default_factory=time.monotonic)
     stopping: str | None = None
-
-
-def _aware(moment: datetime | None, now: datetime) -> datetime | None:
-    """SQLite hands timestamps back without a zone; they are UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=now.tzinfo)
 
 
 def _lane_queue(environment_id: str, queue: str) -> str:
@@ -172,14 +164,11 @@ class SchedulerCore:
         now = utcnow()
         with self.store.read() as conn:
             lost = [r for r in lifecycle.lost_runs(conn, now) if r.id not in self.in_flight]
-            next_delay = _aware(conn.execute(select(func.min(_r.delay_until)).where(_r.status == S.DELAYED)).scalar(), now)
-            next_expiry = _aware(
-                conn.execute(select(func.min(_r.expires_at)).where(_r.status.in_([S.QUEUED, S.DELAYED]), _r.attempt_count == 0)).scalar(),
-                now,
+            next_delay = as_utc(conn.execute(select(func.min(_r.delay_until)).where(_r.status == S.DELAYED)).scalar())
+            next_expiry = as_utc(
+                conn.execute(select(func.min(_r.expires_at)).where(_r.status.in_([S.QUEUED, S.DELAYED]), _r.attempt_count == 0)).scalar()
             )
-            retry_at = _aware(
-                conn.execute(select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)).scalar(), now
-            )
+            retry_at = as_utc(conn.execute(select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)).scalar())
         promoted: list[str] = []
         if (next_delay and next_delay <= now) or (next_expiry and next_expiry <= now):
             with self.store.write() as conn:

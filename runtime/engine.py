@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import exc, select, update
 
 from tether._calls import Call
-from tether._wire import iso, utcnow
+from tether._wire import as_utc, iso, utcnow
 from tether.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from tether.options import MAX_BATCH_SIZE, MAX_TAGS, BatchItem, BatchTriggerRequest, TriggerOptions, TriggerRequest
 from tether.runtime import lifecycle, logs, runs, serialize, triggering
@@ -190,8 +190,8 @@ class Engine:
         return {
             "id": row.id,
             "status": status,
-            "createdAt": iso(serialize._utc(row.created_at)),
-            "updatedAt": iso(serialize._utc(row.updated_at)),
+            "createdAt": iso(as_utc(row.created_at)),
+            "updatedAt": iso(as_utc(row.updated_at)),
             "runCount": row.run_count,
             "runs": run_ids,
             "processing": {"errors": []},
@@ -256,7 +256,7 @@ class Engine:
                 raise ConflictError(f"only DELAYED runs can be rescheduled; {run_id} is {row.status}")
             ttl_seconds = None
             if row.expires_at is not None and row.delay_until is not None:
-                ttl_seconds = (serialize._utc(row.expires_at) - serialize._utc(row.delay_until)).total_seconds()  # type: ignore[operator]
+                ttl_seconds = (as_utc(row.expires_at) - as_utc(row.delay_until)).total_seconds()  # type: ignore[operator]
             moved = runs.transition(
                 conn,
                 run_id,
@@ -300,7 +300,7 @@ class Engine:
                 "current": queue_store.effective_limit(row, env.concurrency_limit),
                 "base": base,
                 "override": row.limit_override,
-                "overriddenAt": iso(serialize._utc(row.updated_at)) if row.limit_override is not None else None,
+                "overriddenAt": iso(as_utc(row.updated_at)) if row.limit_override is not None else None,
                 "overriddenBy": None,
             },
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tether._wire import utcnow
+from tether._wire import as_utc, utcnow
 from tether.durations import parse_duration
 from tether.errors import ValidationError
 from tether.runtime.states import RunStatus
@@ -33,7 +33,7 @@ def _instant(value: Any, name: str) -> datetime | None:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValidationError(f"{name}: expected epoch milliseconds or an ISO 8601 date, got {text!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return as_utc(parsed)
 
 
 def parse_list_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -8,16 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tether._wire import iso
+from tether._wire import as_utc, iso
 from tether.runtime.states import RunStatus
 
 S = RunStatus
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def _flags(status: str) -> dict[str, bool]:
@@ -34,7 +28,7 @@ def _flags(status: str) -> dict[str, bool]:
 
 
 def _duration_ms(row: Any) -> int:
-    started, finished = _utc(row.started_at), _utc(row.finished_at)
+    started, finished = as_utc(row.started_at), as_utc(row.finished_at)
     if started is None:
         return 0
     end = finished or datetime.now(UTC)
@@ -48,12 +42,12 @@ def run_summary(row: Any, environment: dict[str, str] | None = None) -> dict[str
         "status": row.status,
         "taskIdentifier": row.task_identifier,
         **_flags(row.status),
-        "createdAt": iso(_utc(row.created_at)),
-        "updatedAt": iso(_utc(row.updated_at)),
-        "startedAt": iso(_utc(row.started_at)),
-        "finishedAt": iso(_utc(row.finished_at)),
-        "delayedUntil": iso(_utc(row.delay_until)),
-        "expiredAt": iso(_utc(row.expired_at)),
+        "createdAt": iso(as_utc(row.created_at)),
+        "updatedAt": iso(as_utc(row.updated_at)),
+        "startedAt": iso(as_utc(row.started_at)),
+        "finishedAt": iso(as_utc(row.finished_at)),
+        "delayedUntil": iso(as_utc(row.delay_until)),
+        "expiredAt": iso(as_utc(row.expired_at)),
         "idempotencyKey": row.idempotency_key,
         "version": row.version,
         "ttl": row.ttl,
@@ -81,8 +75,8 @@ def _related(small: Any) -> dict[str, Any]:
         "status": small.status,
         "taskIdentifier": small.task_identifier,
         **_flags(small.status),
-        "createdAt": iso(_utc(small.created_at)),
-        "updatedAt": iso(_utc(small.updated_at)),
+        "createdAt": iso(as_utc(small.created_at)),
+        "updatedAt": iso(as_utc(small.updated_at)),
         "tags": [],
         "costInCents": 0,
         "baseCostInCents": 0,
@@ -109,9 +103,9 @@ def run_detail(row: Any, attempts: list[Any], related: dict[str, Any]) -> dict[s
                 "id": a.id,
                 "number": a.number,
                 "status": a.status,
-                "createdAt": iso(_utc(a.created_at)),
-                "startedAt": iso(_utc(a.created_at)),
-                "completedAt": iso(_utc(a.completed_at)),
+                "createdAt": iso(as_utc(a.created_at)),
+                "startedAt": iso(as_utc(a.created_at)),
+                "completedAt": iso(as_utc(a.completed_at)),
                 "error": a.error,
             }.items()
             if v is not None

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from tether._payload import MAX_PAYLOAD_BYTES, validate_payload
-from tether._wire import utcnow
+from tether._wire import as_utc, utcnow
 from tether.durations import parse_duration, resolve_instant
 from tether.errors import NotFoundError, PayloadTooLargeError, ValidationError
 from tether.machines import PRESETS
@@ -150,9 +150,7 @@ def insert_runs(conn: Connection, prepared: list[PreparedRun]) -> list[Created]:
                 select(_runs.c.id, _runs.c.status, _runs.c.idempotency_expires_at).where(_runs.c.idempotency_slot == slot)
             ).first()
             if existing is not None:
-                expires = existing.idempotency_expires_at
-                if expires is not None and expires.tzinfo is None:
-                    expires = expires.replace(tzinfo=now.tzinfo)
+                expires = as_utc(existing.idempotency_expires_at)
                 if existing.status not in UNSUCCESSFUL and (expires is None or expires > now):
                     created.append(Created(existing.id, run.values["task_identifier"], True))
                     continue

@@ -6,6 +6,7 @@ import math
 import re
 from datetime import UTC, datetime, timedelta
 
+from tether._wire import as_utc
 from tether.errors import ValidationError
 
 Duration = str | int | float | timedelta
@@ -44,14 +45,14 @@ def resolve_instant(value: Duration | datetime, *, field: str, now: datetime | N
     """A delay given as a duration from now, or as an absolute datetime (naive means UTC)."""
     now = now or datetime.now(UTC)
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return as_utc(value)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             pass
         else:
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return as_utc(parsed)
     try:
         return now + timedelta(seconds=parse_duration(value, field=field))
     except OverflowError:  # "99999999d" parses, but lands past datetime.max
