@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import overload
 
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 
 def camel(name: str) -> str:
     return to_camel(name)
+
+
+class WireModel(BaseModel):
+    """JSON that crosses the wire: camelCase names out, either spelling in, unknown fields ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
 def utcnow() -> datetime:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from tether._wire import camel
+from tether._wire import WireModel
 
 RunStatus = Literal[
     "DELAYED",
@@ -30,30 +30,26 @@ TERMINAL_STATUSES: frozenset[str] = frozenset(
 OutputT = TypeVar("OutputT")
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(alias_generator=camel, populate_by_name=True, extra="ignore")
-
-
-class RunError(_Wire):
+class RunError(WireModel):
     message: str
     name: str | None = None
     stack_trace: str | None = None
     code: str | None = None
 
 
-class RelatedRun(_Wire):
+class RelatedRun(WireModel):
     id: str
     status: RunStatus
     task_identifier: str
 
 
-class RelatedRuns(_Wire):
+class RelatedRuns(WireModel):
     root: RelatedRun | None = None
     parent: RelatedRun | None = None
     children: list[RelatedRun] = Field(default_factory=list)
 
 
-class Attempt(_Wire):
+class Attempt(WireModel):
     id: str
     number: int
     status: str
@@ -63,7 +59,7 @@ class Attempt(_Wire):
     error: RunError | None = None
 
 
-class Run(_Wire, Generic[OutputT]):
+class Run(WireModel, Generic[OutputT]):
     """A run as `runs.retrieve` sees it: status, timestamps, payload, output, error."""
 
     id: str
@@ -108,25 +104,25 @@ class Run(_Wire, Generic[OutputT]):
         return self.status in TERMINAL_STATUSES
 
 
-class RunPage(_Wire):
+class RunPage(WireModel):
     data: list[Run[Any]]
     next_cursor: str | None = None
     previous_cursor: str | None = None
 
 
-class BatchRun(_Wire):
+class BatchRun(WireModel):
     id: str
     task_identifier: str | None = None
     is_cached: bool = False
 
 
-class BatchResult(_Wire):
+class BatchResult(WireModel):
     id: str
     run_count: int
     runs: list[BatchRun]
 
 
-class QueueInfo(_Wire):
+class QueueInfo(WireModel):
     id: str
     name: str
     type: Literal["task", "custom"] = "custom"
@@ -137,7 +133,7 @@ class QueueInfo(_Wire):
     concurrency: dict[str, Any] = Field(default_factory=dict)
 
 
-class LogLine(_Wire):
+class LogLine(WireModel):
     seq: int
     attempt: int
     level: str

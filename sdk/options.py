@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from tether._wire import camel
+from tether._wire import WireModel
 from tether.durations import parse_duration
 from tether.errors import ValidationError as TetherValidationError
 
@@ -31,16 +31,12 @@ DEFAULT_IDEMPOTENCY_TTL = 30 * 86400.0
 WireDuration = str | float | int
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(alias_generator=camel, populate_by_name=True, extra="ignore")
-
-
-class QueueOption(_Wire):
+class QueueOption(WireModel):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-/]+$")
     concurrency_limit: int | None = Field(default=None, ge=0, le=100_000)
 
 
-class TriggerOptions(_Wire):
+class TriggerOptions(WireModel):
     """What a caller may set on one run. Durations are strings ("30s") or seconds."""
 
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)
@@ -102,18 +98,18 @@ class TriggerOptions(_Wire):
         return None if self.ttl is None else parse_duration(self.ttl, field="ttl")
 
 
-class TriggerRequest(_Wire):
+class TriggerRequest(WireModel):
     payload: Any = None
     options: TriggerOptions = Field(default_factory=TriggerOptions)
 
 
-class BatchItem(_Wire):
+class BatchItem(WireModel):
     task: str = Field(min_length=1, max_length=128)
     payload: Any = None
     options: TriggerOptions = Field(default_factory=TriggerOptions)
 
 
-class BatchTriggerRequest(_Wire):
+class BatchTriggerRequest(WireModel):
     items: list[BatchItem] = Field(min_length=1, max_length=MAX_BATCH_SIZE)
 
 

@@ -6,9 +6,9 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from tether._wire import camel
+from tether._wire import WireModel
 from tether.errors import PayloadTooLargeError, ValidationError
 from tether.options import MAX_BATCH_SIZE, BatchItem, BatchTriggerRequest, TriggerRequest
 from tether.runtime.engine import Engine
@@ -57,9 +57,7 @@ def batch_trigger(body: BatchTriggerRequest, env: EnvDep, engine: EngineDep) -> 
     return engine.batch_trigger(env, body)
 
 
-class CreateBatchRequest(BaseModel):
-    model_config = ConfigDict(alias_generator=camel, populate_by_name=True, extra="ignore")
-
+class CreateBatchRequest(WireModel):
     run_count: int = Field(ge=1, le=MAX_BATCH_SIZE)
     idempotency_key: str | None = Field(default=None, max_length=2048)
 
