@@ -211,7 +211,7 @@ class AttemptRunner:
         with self.store.write() as conn:
             delay = None
             if retry and spec is not None and not isinstance(exc, AbortTaskRunError | OutputNotSerializableError):
-                delay = lifecycle.retry_delay(spec.retry_policy, row.max_attempts, lifecycle.counted_attempts(conn, row.id))
+                delay = lifecycle.retry_delay(conn, row, spec.retry_policy)
             outcome = lifecycle.fail(conn, row.id, attempt, token, error, delay)
         then = f"retrying in {delay:.2f}s" if delay is not None else "no attempts left"
         self.sink.add("ERROR", f"attempt {attempt} failed: {error['name']}: {error['message']} ({then})\n{error.get('stackTrace', '')}".rstrip())

@@ -26,7 +26,6 @@ from tether.machines import PRESETS
 from tether.runtime import lifecycle, runs
 from tether.runtime import queues as queue_store
 from tether.runtime.catalog import Catalog, TaskSpec
-from tether.runtime.environments import KeyRing
 from tether.runtime.states import ACTIVE, RunStatus
 from tether.runtime.store.database import Store
 from tether.runtime.store.tables import Environment, WorkerVersion
@@ -77,7 +76,6 @@ class SchedulerCore:
         self.settings = settings
         self.store = Store(database_url)
         self.catalog = Catalog(self.store, ttl=0.5)
-        self.keys = KeyRing(self.store)
         capacity = settings.capacity or {k: float(v) for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU", "memory")}
         self.pool = ActorPool(self._create_actor, self._destroy_actor, capacity)
         self.occupancy = Occupancy()
@@ -163,7 +161,7 @@ class SchedulerCore:
         """Fire what is due, and note when the next timer falls. Writes only when something is due."""
         now = utcnow()
         with self.store.read() as conn:
-            lost = [r for r in lifecycle.lost_runs(conn, now) if r.id not in self.in_flight]
+            lost = [run_id for run_id in lifecycle.lost_runs(conn, now) if run_id not in self.in_flight]
             next_delay = as_utc(conn.execute(select(func.min(_r.delay_until)).where(_r.status == S.DELAYED)).scalar())
             next_expiry = as_utc(
                 conn.execute(select(func.min(_r.expires_at)).where(_r.status.in_([S.QUEUED, S.DELAYED]), _r.attempt_count == 0)).scalar()
@@ -181,8 +179,8 @@ class SchedulerCore:
                 if moment is not None:
                     soonest = min(soonest, max(0.0, (moment - now).total_seconds()))
             self._next_timers = time.monotonic() + soonest
-        for row in lost:
-            self._recover_lost(row, "the run's worker stopped responding (lease expired)")
+        for run_id in lost:
+            self._recover_lost(run_id, "the run's worker stopped responding (lease expired)")
         self._kill_overdue()
         if promoted:
             self._wake.set()
@@ -215,28 +213,28 @@ class SchedulerCore:
                     lifecycle.interrupt(conn, row.id, row.attempt_count, row.dispatch_token, "interrupted: the Scheduler restarted")
             self.recovered += 1
 
-    def _recover_lost(self, row: Any, reason: str) -> None:
+    def _recover_lost(self, run_id: str, reason: str) -> None:
         """A run whose actor died: retry it per its policy, or end it CRASHED."""
         self.recovered += 1
         with self.store.write() as conn:
-            current = runs.get(conn, None, row.id)
+            current = runs.get(conn, None, run_id)
             if current.status == S.DEQUEUED:
-                failures = self.creation_failures.get(row.id, 0) + 1
-                self.creation_failures[row.id] = failures
+                failures = self.creation_failures.get(run_id, 0) + 1
+                self.creation_failures[run_id] = failures
                 if failures < self.settings.max_creation_failures:
-                    lifecycle.requeue_undispatched(conn, row.id, current.dispatch_token)
+                    lifecycle.requeue_undispatched(conn, run_id, current.dispatch_token)
                     return
-                runs.transition(conn, row.id, S.SYSTEM_FAILURE, error=lifecycle.error_record(f"the run's worker could not start: {reason}", "WorkerStartError"))
+                runs.transition(conn, run_id, S.SYSTEM_FAILURE, error=lifecycle.error_record(f"the run's worker could not start: {reason}", "WorkerStartError"))
                 return
             if current.status != S.EXECUTING:
                 return
             spec = self._spec(current.environment_id, current.version, current.task_identifier)
             delay = None
             if spec is not None:
-                delay = lifecycle.retry_delay(spec.retry_policy, current.max_attempts, lifecycle.counted_attempts(conn, row.id))
+                delay = lifecycle.retry_delay(conn, current, spec.retry_policy)
             error = lifecycle.error_record(reason, "TaskRunCrashedError", code="CRASHED")
             outcome = lifecycle.fail(
-                conn, row.id, current.attempt_count, current.dispatch_token, error, delay, final_status=S.CRASHED, attempt_status="CRASHED"
+                conn, run_id, current.attempt_count, current.dispatch_token, error, delay, final_status=S.CRASHED, attempt_status="CRASHED"
             )
         self.crashed += 1
         if outcome == S.CRASHED:
@@ -367,7 +365,7 @@ class SchedulerCore:
         if crashed is not None:
             self.pool.discard(flight.actor)
             if flight.stopping is None:
-                self._recover_lost(_Lost(flight.run_id), f"the run's worker process died: {type(crashed).__name__}")
+                self._recover_lost(flight.run_id, f"the run's worker process died: {type(crashed).__name__}")
             else:
                 with self.store.read() as conn:
                     row = runs.get(conn, None, flight.run_id)
@@ -426,11 +424,6 @@ class SchedulerCore:
             "occupancy": {q.split("\x1f", 1)[-1]: n for q, n in self.occupancy.by_queue.items()},
             "repr": repr(self),
         }
-
-
-@dataclass(frozen=True)
-class _Lost:
-    id: str
 
 
 @ray.remote(num_cpus=0, max_restarts=-1)

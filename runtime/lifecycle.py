@@ -33,10 +33,13 @@ def error_record(message: str, name: str = "Error", stack: str | None = None, co
     return record
 
 
-def retry_delay(policy: Retry, max_attempts_override: int | None, attempt: int) -> float | None:
-    """Seconds until the next attempt, or None when the attempts are used up."""
-    max_attempts = max_attempts_override or policy.max_attempts
-    if attempt >= max_attempts:
+def retry_delay(conn: Connection, run: Any, policy: Retry) -> float | None:
+    """Seconds until the run's next attempt, or None when its attempts are used up.
+
+    Only attempts that count are counted: those the system interrupted are not the task's failures.
+    """
+    attempt = _counted_attempts(conn, run.id)
+    if attempt >= (run.max_attempts or policy.max_attempts):
         return None
     return policy.delay_before(attempt)
 
@@ -181,14 +184,10 @@ def expire(conn: Connection, now: datetime) -> list[str]:
     return runs.transition(conn, due, S.EXPIRED, where=[_r.expires_at <= now, _r.attempt_count == 0], expired_at=now)
 
 
-def lost_runs(conn: Connection, now: datetime) -> list[Any]:
-    """DEQUEUED or EXECUTING runs whose lease ran out: their actor is gone."""
-    return list(
-        conn.execute(
-            select(_r.id, _r.status, _r.attempt_count, _r.dispatch_token, _r.task_identifier, _r.max_attempts, _r.version)
-            .where(_r.status.in_([s.value for s in ACTIVE]), _r.lease_expires_at < now)
-        )
-    )
+def lost_runs(conn: Connection, now: datetime) -> list[str]:
+    """Ids of DEQUEUED or EXECUTING runs whose lease ran out: their actor is gone."""
+    rows = conn.execute(select(_r.id).where(_r.status.in_([s.value for s in ACTIVE]), _r.lease_expires_at < now))
+    return [row.id for row in rows]
 
 
 def requeue_undispatched(conn: Connection, run_id: str, token: str) -> bool:
@@ -198,8 +197,7 @@ def requeue_undispatched(conn: Connection, run_id: str, token: str) -> bool:
     )
 
 
-def counted_attempts(conn: Connection, run_id: str) -> int:
-    """Attempts that count against max_attempts: those the system interrupted do not."""
+def _counted_attempts(conn: Connection, run_id: str) -> int:
     return int(
         conn.execute(
             select(func.count()).where(_a.run_id == run_id, _a.status != "INTERRUPTED")

@@ -21,61 +21,59 @@ tags_table = RunTag.__table__
 _r = runs_table.c
 
 
-def transition(
-    conn: Connection,
-    run_ids: str | Sequence[str],
-    to: RunStatus,
-    *,
-    where: Iterable[ColumnElement[bool]] = (),
-    full_rows: bool = False,
-    **values: Any,
-) -> list[Any]:
-    """Move runs to `to` if their current status allows it; return the ids that moved (or their rows).
-
-    Unsuccessful terminal statuses release the run's idempotency key, so it can be used again.
-    """
-    ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
-    if not ids:
-        return []
-    now = utcnow()
+def _entry_values(to: RunStatus, values: dict[str, Any], now: Any) -> dict[str, Any]:
+    """What entering `to` always writes besides the status: unsuccessful ends release the idempotency key."""
     values.setdefault("updated_at", now)
     if to in TERMINAL:
         values.setdefault("finished_at", now)
         values.setdefault("lease_expires_at", None)
     if to in UNSUCCESSFUL:
         values.setdefault("idempotency_slot", None)
+    return {"status": to.value, **values}
+
+
+def _allowed(to: RunStatus) -> ColumnElement[bool]:
+    return _r.status.in_([s.value for s in allowed_from(to)])
+
+
+def transition(
+    conn: Connection,
+    run_ids: str | Sequence[str],
+    to: RunStatus,
+    *,
+    where: Iterable[ColumnElement[bool]] = (),
+    **values: Any,
+) -> list[str]:
+    """Move runs to `to` if their current status allows it; return the ids that moved."""
+    ids = [run_ids] if isinstance(run_ids, str) else list(run_ids)
+    if not ids:
+        return []
     statement = (
         update(runs_table)
-        .where(_r.id.in_(ids), _r.status.in_([s.value for s in allowed_from(to)]), *where)
-        .values(status=to.value, **values)
-        .returning(*(runs_table.c if full_rows else [_r.id]))
+        .where(_r.id.in_(ids), _allowed(to), *where)
+        .values(**_entry_values(to, values, utcnow()))
+        .returning(_r.id)
     )
-    rows = list(conn.execute(statement))
-    events.append(conn, [row.id for row in rows], to)
-    return rows if full_rows else [row.id for row in rows]
+    moved = [row.id for row in conn.execute(statement)]
+    events.append(conn, moved, to)
+    return moved
 
 
 class PreparedTransition:
     """A guarded transition built once, for the hot paths that run it on every attempt.
 
-    Building an UPDATE costs more CPU than executing it, so the statement (its allowed-from
-    statuses taken from the same table as `transition`) is made at import and executed with
-    parameters. `run_id` and `now` are always bound; the other parameters are named `p_<name>` in the
+    Building an UPDATE costs more CPU than executing it, so the statement is made at import,
+    with the same guard and entry values as `transition`, and executed with parameters.
+    `run_id` and `now` are always bound; the other parameters are named `p_<name>` in the
     statement and passed to `run` as `<name>=`.
     """
 
     def __init__(self, to: RunStatus, *, where: Iterable[ColumnElement[bool]] = (), returning: Sequence[Any] = (), **values: Any) -> None:
         self.to = to
-        values.setdefault("updated_at", bindparam("p_now"))
-        if to in TERMINAL:
-            values.setdefault("finished_at", bindparam("p_now"))
-            values.setdefault("lease_expires_at", None)
-        if to in UNSUCCESSFUL:
-            values.setdefault("idempotency_slot", None)
         self.statement = (
             update(runs_table)
-            .where(_r.id == bindparam("p_run_id"), _r.status.in_([s.value for s in allowed_from(to)]), *where)
-            .values(status=to.value, **values)
+            .where(_r.id == bindparam("p_run_id"), _allowed(to), *where)
+            .values(**_entry_values(to, values, bindparam("p_now")))
             .returning(_r.id, *returning)
         )
 
