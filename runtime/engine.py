@@ -62,16 +62,19 @@ class Engine:
         version = self.catalog.current(env.id)
         return version.tasks.get(task_id) if version else None
 
-    def _insert(self, prepared: list[triggering.PreparedRun]) -> list[triggering.Created]:
+    def _insert(self, prepared: list[triggering.PreparedRun], batch: dict[str, Any] | None = None) -> list[triggering.Created]:
+        """Write the runs (and their batch row) in one transaction, then wake the Scheduler if any is new."""
         for attempt in range(_INSERT_RETRIES):
             try:
                 with self.store.write() as conn:
+                    if batch is not None:
+                        conn.execute(_batches.insert().values(**batch))
                     created = triggering.insert_runs(conn, prepared)
                 break
             except exc.IntegrityError as error:
                 # A concurrent trigger took the same idempotency key first; look again and find its run.
                 if attempt == _INSERT_RETRIES - 1:
-                    raise StoreError(f"could not record the run: {error.orig}") from error
+                    raise StoreError(f"could not record the runs: {error.orig}") from error
         if any(not c.is_cached for c in created):
             self._wake_for(prepared)
         return created
@@ -121,20 +124,8 @@ class Engine:
         batch = new_batch_id()
         prepared = self._prepare_items(env, request.items, batch, lineage)
         now = utcnow()
-        for attempt in range(_INSERT_RETRIES):
-            try:
-                with self.store.write() as conn:
-                    conn.execute(
-                        _batches.insert().values(
-                            id=batch, environment_id=env.id, run_count=len(prepared), items_accepted=len(prepared), created_at=now, updated_at=now
-                        )
-                    )
-                    created = triggering.insert_runs(conn, prepared)
-                break
-            except exc.IntegrityError as error:
-                if attempt == _INSERT_RETRIES - 1:
-                    raise StoreError(f"could not record the batch: {error.orig}") from error
-        self._wake_for(prepared)
+        row = {"id": batch, "environment_id": env.id, "run_count": len(prepared), "items_accepted": len(prepared), "created_at": now, "updated_at": now}
+        created = self._insert(prepared, batch=row)
         runs_out = [{"id": c.id, "taskIdentifier": c.task_identifier, "isCached": c.is_cached} for c in created]
         return {"id": batch, "runCount": len(created), "runs": runs_out}
 
@@ -158,11 +149,16 @@ class Engine:
             )
         return {"id": batch, "runCount": run_count, "isCached": False}
 
-    def stream_batch_items(self, env: Env, batch: str, items: list[BatchItem], payload_types: list[str | None]) -> dict[str, Any]:
-        with self.store.read() as conn:
-            row = conn.execute(select(_batches).where(_batches.c.id == batch, _batches.c.environment_id == env.id)).first()
+    @staticmethod
+    def _batch(conn: Any, env: Env, batch: str) -> Any:
+        row = conn.execute(select(_batches).where(_batches.c.id == batch, _batches.c.environment_id == env.id)).first()
         if row is None:
             raise NotFoundError(f"batch {batch!r} not found")
+        return row
+
+    def stream_batch_items(self, env: Env, batch: str, items: list[BatchItem], payload_types: list[str | None]) -> dict[str, Any]:
+        with self.store.read() as conn:
+            row = self._batch(conn, env, batch)
         if row.items_accepted >= row.run_count:
             return {"id": batch, "itemsAccepted": 0, "itemsDeduplicated": len(items), "sealed": True}
         if len(items) != row.run_count:
@@ -182,16 +178,14 @@ class Engine:
 
     def retrieve_batch(self, env: Env, batch: str) -> dict[str, Any]:
         with self.store.read() as conn:
-            row = conn.execute(select(_batches).where(_batches.c.id == batch, _batches.c.environment_id == env.id)).first()
-            if row is None:
-                raise NotFoundError(f"batch {batch!r} not found")
+            row = self._batch(conn, env, batch)
             run_ids = [r[0] for r in conn.execute(select(runs.runs_table.c.id).where(runs.runs_table.c.batch_id == batch).order_by(runs.runs_table.c.id))]
         status = "COMPLETED" if len(run_ids) >= row.run_count else "PROCESSING"
         return {
             "id": row.id,
             "status": status,
-            "createdAt": iso(as_utc(row.created_at)),
-            "updatedAt": iso(as_utc(row.updated_at)),
+            "createdAt": iso(row.created_at),
+            "updatedAt": iso(row.updated_at),
             "runCount": row.run_count,
             "runs": run_ids,
             "processing": {"errors": []},
@@ -300,7 +294,7 @@ class Engine:
                 "current": queue_store.effective_limit(row, env.concurrency_limit),
                 "base": base,
                 "override": row.limit_override,
-                "overriddenAt": iso(as_utc(row.updated_at)) if row.limit_override is not None else None,
+                "overriddenAt": iso(row.updated_at) if row.limit_override is not None else None,
                 "overriddenBy": None,
             },
         }

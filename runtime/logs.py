@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from tether._wire import as_utc, iso
+from tether._wire import iso
 from tether.runtime.store.tables import RunLog
 
 _logs = RunLog.__table__
@@ -23,6 +23,6 @@ def write(conn: Connection, lines: list[dict[str, Any]]) -> None:
 def read(conn: Connection, run_id: str, limit: int = 10_000) -> list[dict[str, Any]]:
     rows = conn.execute(select(_logs).where(_logs.c.run_id == run_id).order_by(_logs.c.seq).limit(limit))
     return [
-        {"seq": r.seq, "attempt": r.attempt, "level": r.level, "message": r.message, "timestamp": iso(as_utc(r.created_at))}
+        {"seq": r.seq, "attempt": r.attempt, "level": r.level, "message": r.message, "timestamp": iso(r.created_at)}
         for r in rows
     ]
