@@ -119,15 +119,7 @@ class AttemptRunner:
         row, attempt = start.run, start.attempt
         task = registered_tasks().get(row.task_identifier)
         spec = self.specs.get(row.task_identifier)
-        ctx = RunContext(
-            run_id=row.id,
-            task_id=row.task_identifier,
-            attempt=attempt,
-            queue=row.queue,
-            version=row.version,
-            tags=tuple(row.tags or ()),
-            metadata=row.metadata,
-        )
+        ctx = _context(row, attempt)
         self.sink.start(run_id, attempt)
         client.use_local_backend(
             EngineBackend(self.engine, self.env, Lineage(row.id, row.root_run_id or row.id, row.depth + 1, "trigger"))
@@ -228,7 +220,7 @@ class AttemptRunner:
         task = registered_tasks().get(row.task_identifier)
         if task is None:
             return
-        ctx = RunContext(row.id, row.task_identifier, row.attempt_count, row.queue, row.version, tuple(row.tags or ()), reason, row.metadata)
+        ctx = _context(row, row.attempt_count, reason)
         try:
             payload = parse_payload(task.payload_type, row.payload)
         except Exception:
@@ -242,6 +234,19 @@ class AttemptRunner:
                     logs.write(conn, lines)
             except Exception:
                 log.exception("could not store %d log lines", len(lines))
+
+
+def _context(row: Any, attempt: int, reason: str | None = None) -> RunContext:
+    return RunContext(
+        run_id=row.id,
+        task_id=row.task_identifier,
+        attempt=attempt,
+        queue=row.queue,
+        version=row.version,
+        tags=tuple(row.tags or ()),
+        reason=reason,
+        metadata=row.metadata,
+    )
 
 
 def _with_reason(ctx: RunContext, reason: str) -> RunContext:
