@@ -6,17 +6,16 @@ transaction commits (the caller notifies).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from tether._payload import MAX_PAYLOAD_BYTES, validate_payload
+from tether._payload import check_payload_size, validate_payload
 from tether._wire import as_utc, utcnow
 from tether.durations import parse_duration, resolve_instant
-from tether.errors import NotFoundError, PayloadTooLargeError, ValidationError
+from tether.errors import NotFoundError, ValidationError
 from tether.machines import PRESETS
 from tether.options import TriggerOptions
 from tether.runtime import events
@@ -76,9 +75,7 @@ def prepare(
         raise NotFoundError(f"task {task_id!r} not found: is it defined in one of the project's task dirs?")
     now = now or utcnow()
     value = decode_payload(payload, payload_type)
-    size = len(json.dumps(value, separators=(",", ":")))
-    if size > MAX_PAYLOAD_BYTES:
-        raise PayloadTooLargeError(f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}. Pass ids, not whole objects")
+    check_payload_size(value)
     local = registered_tasks().get(task_id)
     if local is not None:
         validate_payload(local.payload_type, value)

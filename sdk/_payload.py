@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
-from tether.errors import OutputNotSerializableError, ValidationError
+from tether.errors import OutputNotSerializableError, PayloadTooLargeError, ValidationError
 
 MAX_PAYLOAD_BYTES = 3 * 1024 * 1024
 
@@ -36,6 +36,13 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     return _ANY.dump_python(value, mode="json")
+
+
+def check_payload_size(value: Any) -> None:
+    """Refuse a payload over the limit, measured as compact JSON (the SDK and the gateway count alike)."""
+    size = len(json.dumps(value, separators=(",", ":")))
+    if size > MAX_PAYLOAD_BYTES:
+        raise PayloadTooLargeError(f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}. Pass ids, not whole objects")
 
 
 def encode_output(value: Any) -> str:

@@ -10,9 +10,9 @@ from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar
 
 from tether import _calls
-from tether._payload import MAX_PAYLOAD_BYTES, to_json_value, validate_payload
+from tether._payload import check_payload_size, to_json_value, validate_payload
 from tether.client import asend, send
-from tether.errors import ConfigurationError, PayloadTooLargeError, ValidationError
+from tether.errors import ConfigurationError, ValidationError
 from tether.handles import RunHandle
 from tether.machines import Machine, resolve_machine
 from tether.models import BatchResult
@@ -93,7 +93,7 @@ class Task(Generic[PayloadT, OutputT]):
         return _batch(self.id, items, self.payload_type)
 
     async def abatch_trigger(self, items: Iterable[PayloadT | dict[str, Any]]) -> BatchResult:
-        return BatchResult.model_validate(await asend(_calls.batch_trigger(_batch_request(self.id, items, self.payload_type))))
+        return await _abatch(self.id, items, self.payload_type)
 
 
 _registry: dict[str, Task[Any, Any]] = {}
@@ -179,6 +179,7 @@ def _request(payload: Any, options: dict[str, Any], payload_type: Any) -> Trigge
         value = to_json_value(payload)
     except ValueError as exc:  # pydantic's serialization errors are ValueErrors
         raise ValidationError(f"payload is not JSON-serializable: {exc}") from None
+    check_payload_size(value)
     validate_payload(payload_type, value)
     try:
         return TriggerRequest(payload=value, options=build_options(**options))
@@ -188,30 +189,23 @@ def _request(payload: Any, options: dict[str, Any], payload_type: Any) -> Trigge
         raise ValidationError(f"invalid trigger options: {exc}") from None
 
 
-def _check_size(request: TriggerRequest) -> None:
-    import json
-
-    size = len(json.dumps(request.payload))
-    if size > MAX_PAYLOAD_BYTES:
-        raise PayloadTooLargeError(f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES} (pass ids, not whole objects)")
-
-
 def _trigger(task_id: str, payload: Any, options: dict[str, Any], payload_type: Any = None) -> RunHandle[Any]:
     request = _request(payload, options, payload_type)
-    _check_size(request)
     return RunHandle.from_trigger(send(_calls.trigger(task_id, request)), task_id)
 
 
 async def _atrigger(task_id: str, payload: Any, options: dict[str, Any], payload_type: Any = None) -> RunHandle[Any]:
     request = _request(payload, options, payload_type)
-    _check_size(request)
     return RunHandle.from_trigger(await asend(_calls.trigger(task_id, request)), task_id)
 
 
 def _batch_item(task_id: str, item: Any, payload_type: Any) -> BatchItem:
     if isinstance(item, dict) and "payload" in item and set(item) <= {"payload", "options", "task"}:
-        task_id = item.get("task", task_id)
-        request = _request(item["payload"], dict(item.get("options") or {}), payload_type if task_id else None)
+        named = item.get("task", task_id)
+        # An item naming another task is checked against that task's type, when its code is loaded here.
+        item_type = payload_type if named == task_id else _local_type(named)
+        task_id = named
+        request = _request(item["payload"], dict(item.get("options") or {}), item_type)
     else:
         request = _request(item, {}, payload_type)
     if not task_id:
@@ -229,6 +223,10 @@ def _batch_request(task_id: str, items: Iterable[Any], payload_type: Any) -> Bat
 
 def _batch(task_id: str, items: Iterable[Any], payload_type: Any) -> BatchResult:
     return BatchResult.model_validate(send(_calls.batch_trigger(_batch_request(task_id, items, payload_type))))
+
+
+async def _abatch(task_id: str, items: Iterable[Any], payload_type: Any) -> BatchResult:
+    return BatchResult.model_validate(await asend(_calls.batch_trigger(_batch_request(task_id, items, payload_type))))
 
 
 # Triggering by id, without importing the task's code: `tasks.trigger("send-welcome-email", payload)`.
@@ -253,4 +251,4 @@ def batch_trigger(items: Iterable[dict[str, Any]]) -> BatchResult:
 
 
 async def abatch_trigger(items: Iterable[dict[str, Any]]) -> BatchResult:
-    return BatchResult.model_validate(await asend(_calls.batch_trigger(_batch_request("", items, None))))
+    return await _abatch("", items, None)

@@ -142,3 +142,14 @@ def test_a_payload_that_is_not_json_text_is_refused(payload_type: str) -> None:
 def test_an_unknown_payload_type_is_refused_as_unsupported(payload: Any) -> None:
     with pytest.raises(ValidationError, match=r"payloadType 'application/store' is not supported"):
         decode_payload(payload, "application/store")
+
+
+def test_payload_size_is_measured_as_compact_json_on_both_sides() -> None:
+    from tether._payload import MAX_PAYLOAD_BYTES, check_payload_size
+    from tether.errors import PayloadTooLargeError
+
+    # A list of n ones is 2n+1 bytes compact, 3n bytes with json.dumps' default ", " separator.
+    n = (MAX_PAYLOAD_BYTES - 1) // 2
+    check_payload_size([1] * n)
+    with pytest.raises(PayloadTooLargeError, match="limit"):
+        check_payload_size([1] * (n + 1))
