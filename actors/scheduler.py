@@ -62,6 +62,7 @@ class InFlight:
     max_duration: float
     started: float = field(default_factory=time.monotonic)
     stopping: str | None = None
+    stop_asked: float | None = None
 
 
 def _lane_queue(environment_id: str, queue: str) -> str:
@@ -103,8 +104,10 @@ class SchedulerCore:
     # -- actors -----------------------------------------------------------------------------------
 
     def _create_actor(self, kind: ActorKind) -> Any:
+        info = self.catalog.version(kind.environment_id, kind.version)
+        root, modules = (info.project_root, info.modules) if info else ("", ())
         handle = RunActor.options(**kind.machine.ray_options()).remote(
-            self.database_url, kind.environment_id, kind.version, self.settings.lease
+            self.database_url, kind.environment_id, kind.version, self.settings.lease, root, modules
         )
         asyncio.get_running_loop().create_task(self._watch_boot(handle))
         return handle
@@ -188,6 +191,9 @@ class SchedulerCore:
     def _kill_overdue(self) -> None:
         now = time.monotonic()
         for flight in list(self.in_flight.values()):
+            if flight.stopping is not None and flight.stop_asked is not None and now - flight.stop_asked > self.settings.timeout_grace:
+                self._destroy_actor(flight.actor.handle)  # it did not stop its run process: end the whole actor
+                flight.stop_asked = None
             if flight.stopping is None and now - flight.started > flight.max_duration + self.settings.timeout_grace:
                 error = lifecycle.error_record(
                     f"Run exceeded its max_duration of {flight.max_duration:g}s and was stopped", "MaxDurationExceededError", code="TIMED_OUT"
@@ -353,38 +359,38 @@ class SchedulerCore:
     # -- one run ------------------------------------------------------------------------------------------------
 
     async def _run(self, flight: InFlight) -> None:
-        crashed: BaseException | None = None
+        died: BaseException | None = None
         result: dict[str, Any] = {}
         try:
-            result = await flight.actor.handle.execute.remote(flight.run_id, flight.token)
-        except Exception as exc:  # RayActorError and friends: the actor process is gone
-            crashed = exc
+            result = await flight.actor.handle.execute.remote(flight.run_id, flight.token, flight.spec.max_runs_per_actor)
+        except Exception as exc:  # RayActorError and friends: the actor itself is gone
+            died = exc
         self.in_flight.pop(flight.run_id, None)
         self.occupancy.remove(flight.lane)
         self.finished += 1
-        if crashed is not None:
+        if died is not None:
             self.pool.discard(flight.actor)
-            if flight.stopping is None:
-                self._recover_lost(flight.run_id, f"the run's worker process died: {type(crashed).__name__}")
-            else:
-                with self.store.read() as conn:
-                    row = runs.get(conn, None, flight.run_id)
-                self._failure_hook(row, flight.stopping)
         else:
             self.creation_failures.pop(flight.run_id, None)
-            used_up = result.get("runs_done", 0) >= flight.spec.max_runs_per_actor
-            self.pool.release(flight.actor, retire=bool(result.get("retire")) or used_up)
-            if used_up:
-                # Boot the successor now, while the other actors work, rather than when a run needs it.
-                self.pool.prestart(flight.actor.kind, self.settings.warm_actors)
+            self.pool.release(flight.actor, retire=False)
+        if flight.stopping is not None and (died is not None or result.get("stopped")):
+            with self.store.read() as conn:
+                row = runs.get(conn, None, flight.run_id)
+            self._failure_hook(row, flight.stopping)
+        elif died is not None:
+            self._recover_lost(flight.run_id, f"the run's worker process died: {type(died).__name__}")
+        elif result.get("crashed"):
+            self._recover_lost(flight.run_id, result["crashed"])
         self._wake.set()
 
     def stop(self, run_id: str, reason: str) -> bool:
+        """Have the actor kill the run's process; if that does not end it in time, `_kill_overdue` kills the actor."""
         flight = self.in_flight.get(run_id)
         if flight is None:
             return False
         flight.stopping = reason
-        self._destroy_actor(flight.actor.handle)
+        flight.stop_asked = time.monotonic()
+        flight.actor.handle.stop.remote(run_id, reason)
         return True
 
     def _failure_hook(self, row: Any, reason: str) -> None:

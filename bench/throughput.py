@@ -45,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from cpu_usage import CpuUsage  # noqa: E402  (bench/ is not a package)
 PROJECT = HERE / "project"
 POSTGRES_ADMIN_URL = os.environ.get("TETHER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 TARGET_RUNS_PER_S = 200.0
@@ -93,6 +95,7 @@ class Result:
     stages_ms: dict[str, list[float]] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     batch_profile: dict[str, float] = field(default_factory=dict)
+    cpu: str = ""  # CPU-seconds by process kind during the measured batch
     error: str | None = None
 
     @property
@@ -270,7 +273,9 @@ def measure(db: str, url: str, args: argparse.Namespace) -> Result:
         result.warmup_s = time.perf_counter() - t0
         result.load_before = load()
         result.runs = args.runs
-        result.post_s, result.throughput_s, result.throughput_db_s = bench.batch(args.runs)
+        with CpuUsage() as usage:
+            result.post_s, result.throughput_s, result.throughput_db_s = bench.batch(args.runs)
+        result.cpu = usage.summary()
         result.batch_profile = bench.batch_profile(bench.last_batch)
         result.latencies_ms, result.stages_ms = bench.latency(args.latency_runs)
         result.load_after = load()
@@ -358,6 +363,8 @@ def report(results: list[Result], args: argparse.Namespace, command: str, load_a
                 )
         if res.batch_profile:
             print("  throughput batch: " + ", ".join(f"{k} {v:.1f}" for k, v in res.batch_profile.items()))
+        if res.cpu:
+            print(f"  throughput batch {res.cpu}")
         s = res.stats
         print(
             f"  scheduler: started={s.get('started')} actors live={s.get('actors')} "

@@ -12,5 +12,5 @@ def normalize_url(url: str) -> str:
 
 
 def make_engines(url: str) -> tuple[Engine, Engine]:
-    engine = create_engine(normalize_url(url), pool_size=5, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(normalize_url(url), pool_size=5, max_overflow=10)
     return engine, engine
