@@ -39,6 +39,7 @@ log = logging.getLogger("tether.scheduler")
 S = RunStatus
 _r = runs.runs_table.c
 CONFIG_TTL = 0.25  # seconds a read of queue limits and current versions is trusted
+LANES_TTL = 1.0  # seconds the list of lanes is trusted when nothing outside said the backlog grew
 MAX_LANES_PER_TICK = 200
 
 
@@ -94,6 +95,9 @@ class SchedulerCore:
         self._next_timers = 0.0
         self._warmed: set[tuple[str, str]] = set()
         self._wake = asyncio.Event()
+        # The lanes holding queued runs, re-read when the backlog may have gained one (see wake()).
+        self._lanes: list[backlog.LaneKey] = []
+        self._lanes_read_at = -LANES_TTL
 
     def __repr__(self) -> str:
         return (
@@ -130,8 +134,10 @@ class SchedulerCore:
     # -- the loop ------------------------------------------------------------------------------------
 
     def wake(self, config_changed: bool = False) -> None:
+        """Something outside changed the backlog (a trigger, replay, reschedule) or the queues' settings."""
         if config_changed:
             self._config_read_at = -CONFIG_TTL
+        self._lanes_read_at = -LANES_TTL
         self._wake.set()
 
     async def main(self) -> None:
@@ -171,6 +177,7 @@ class SchedulerCore:
             )
             retry_at = as_utc(conn.execute(select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)).scalar())
         promoted: list[str] = []
+        self._lanes_read_at = -LANES_TTL  # runs whose back-off ended are back in their lanes
         if (next_delay and next_delay <= now) or (next_expiry and next_expiry <= now):
             with self.store.write() as conn:
                 promoted = lifecycle.promote_delayed(conn, now)
@@ -222,6 +229,7 @@ class SchedulerCore:
     def _recover_lost(self, run_id: str, reason: str) -> None:
         """A run whose actor died: retry it per its policy, or end it CRASHED."""
         self.recovered += 1
+        self._lanes_read_at = -LANES_TTL
         with self.store.write() as conn:
             current = runs.get(conn, None, run_id)
             if current.status == S.DEQUEUED:
@@ -330,10 +338,13 @@ class SchedulerCore:
     def _candidates(self, room: int, current: dict[str, str]) -> list[tuple[Candidate, str | None]]:
         """The front runs of the lanes whose turn is next, no more than could start now."""
         with self.store.read() as conn:
-            lanes = backlog.lanes(conn)
+            if time.monotonic() - self._lanes_read_at >= LANES_TTL:
+                # Between reads the list can only shrink (dispatch empties lanes), so a run ending needs no re-read.
+                self._lanes = backlog.lanes(conn)
+                self._lanes_read_at = time.monotonic()
             wanted: list[tuple[backlog.LaneKey, int]] = []
             total = 0
-            for lane in sorted(lanes, key=lambda lane: self.turns.last_served((_lane_queue(lane[0], lane[1]), lane[2]))):
+            for lane in sorted(self._lanes, key=lambda lane: self.turns.last_served((_lane_queue(lane[0], lane[1]), lane[2]))):
                 queue = _lane_queue(lane[0], lane[1])
                 limits = self._limits_of(queue)
                 take = min(room, lane_capacity((queue, lane[2]), limits, self.occupancy))
@@ -344,6 +355,10 @@ class SchedulerCore:
                 if total >= 2 * room or len(wanted) >= MAX_LANES_PER_TICK:
                     break
             rows = backlog.heads(conn, wanted, utcnow())
+        served = {(r.environment_id, r.queue, r.concurrency_key) for r in rows}
+        asked = {lane for lane, _ in wanted}
+        # A lane asked for and found empty is dropped until the next read (a backing-off run returns with its timer).
+        self._lanes = [lane for lane in self._lanes if lane not in asked or lane in served]
         out = []
         for r in rows:
             cand = Candidate(r.id, r.environment_id, _lane_queue(r.environment_id, r.queue), r.concurrency_key, r.task_identifier, r.machine, r.dequeue_rank)
