@@ -7,11 +7,12 @@ not how many runs are queued behind it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, union_all
+from sqlalchemy import Connection, Integer, Select, bindparam, select, union_all
 
 from tether.runtime import runs
 from tether.runtime.states import RunStatus
@@ -20,34 +21,44 @@ _r = runs.runs_table.c
 LaneKey = tuple[str, str, str]  # (environment, queue, concurrency key)
 
 
+_LANES = select(_r.environment_id, _r.queue, _r.concurrency_key).where(_r.status == RunStatus.QUEUED).distinct()
+
+
 def lanes(conn: Connection) -> list[LaneKey]:
     """Every lane that holds a queued run (some may still be backing off before a retry)."""
-    rows = conn.execute(
-        select(_r.environment_id, _r.queue, _r.concurrency_key).where(_r.status == RunStatus.QUEUED).distinct()
+    return [(env, queue, key) for env, queue, key in conn.execute(_LANES)]
+
+
+def _head(i: int) -> Select[Any]:
+    return (
+        select(_r.id, _r.environment_id, _r.queue, _r.concurrency_key, _r.task_identifier, _r.machine, _r.dequeue_rank, _r.lock_to_version)
+        .where(
+            _r.status == RunStatus.QUEUED,
+            _r.environment_id == bindparam(f"env_{i}"),
+            _r.queue == bindparam(f"queue_{i}"),
+            _r.concurrency_key == bindparam(f"key_{i}"),
+            _r.available_at <= bindparam("now"),
+        )
+        .order_by(_r.dequeue_rank, _r.id)
+        .limit(bindparam(f"n_{i}", type_=Integer, literal_execute=True))
     )
-    return [(env, queue, key) for env, queue, key in rows]
+
+
+@functools.lru_cache(maxsize=256)
+def _heads_statement(count: int) -> Any:
+    """The query for the heads of `count` lanes, built once per count: building costs more than running it."""
+    if count == 1:
+        return _head(0)
+    # Each part keeps its own ORDER BY/LIMIT inside a subquery; the union runs as one statement.
+    return union_all(*[_head(i).subquery().select() for i in range(count)])
 
 
 def heads(conn: Connection, wanted: Iterable[tuple[LaneKey, int]], now: datetime) -> list[Any]:
     """Up to n available runs from the front of each lane, in rank order."""
-    parts = [
-        select(
-            _r.id, _r.environment_id, _r.queue, _r.concurrency_key, _r.task_identifier, _r.machine, _r.dequeue_rank, _r.lock_to_version
-        )
-        .where(
-            _r.status == RunStatus.QUEUED,
-            _r.environment_id == env,
-            _r.queue == queue,
-            _r.concurrency_key == key,
-            _r.available_at <= now,
-        )
-        .order_by(_r.dequeue_rank, _r.id)
-        .limit(n)
-        for (env, queue, key), n in wanted
-        if n > 0
-    ]
-    if not parts:
+    asked = [(lane, n) for lane, n in wanted if n > 0]
+    if not asked:
         return []
-    # Each part keeps its own ORDER BY/LIMIT inside a subquery; the union runs as one statement.
-    statement = union_all(*[part.subquery().select() for part in parts]) if len(parts) > 1 else parts[0]
-    return list(conn.execute(statement))
+    params: dict[str, Any] = {"now": now}
+    for i, ((env, queue, key), n) in enumerate(asked):
+        params.update({f"env_{i}": env, f"queue_{i}": queue, f"key_{i}": key, f"n_{i}": n})
+    return list(conn.execute(_heads_statement(len(asked)), params))

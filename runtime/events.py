@@ -14,6 +14,7 @@ from tether._wire import utcnow
 from tether.runtime.store.tables import RunEvent
 
 _events = RunEvent.__table__
+_INSERT = insert(_events)  # built once: it is on every transition's path
 
 
 def append(conn: Connection, run_ids: Iterable[str], status: str) -> None:
@@ -21,7 +22,7 @@ def append(conn: Connection, run_ids: Iterable[str], status: str) -> None:
     if not ids:
         return
     now = utcnow()
-    conn.execute(insert(_events), [{"run_id": rid, "status": status, "created_at": now} for rid in ids])
+    conn.execute(_INSERT, [{"run_id": rid, "status": status, "created_at": now} for rid in ids])
 
 
 def since(conn: Connection, run_id: str, after_seq: int) -> Sequence[tuple[int, str]]:

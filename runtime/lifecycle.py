@@ -44,16 +44,14 @@ def retry_delay(conn: Connection, run: Any, policy: Retry) -> float | None:
     return policy.delay_before(attempt)
 
 
+_DEQUEUE = runs.PreparedTransition(
+    S.DEQUEUED, dispatch_token=bindparam("p_token"), version=bindparam("p_version"), lease_expires_at=bindparam("p_lease_until")
+)
+
+
 def dequeue(conn: Connection, run_ids: list[str], *, token: str, version: str | None, lease: float) -> list[str]:
-    now = utcnow()
-    return runs.transition(
-        conn,
-        run_ids,
-        S.DEQUEUED,
-        dispatch_token=token,
-        version=version,
-        lease_expires_at=now + timedelta(seconds=lease),
-    )
+    until = utcnow() + timedelta(seconds=lease)
+    return _DEQUEUE.run_many(conn, run_ids, token=token, version=version, lease_until=until)
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,15 @@ class PreparedTransition:
 
     def __init__(self, to: RunStatus, *, where: Iterable[ColumnElement[bool]] = (), returning: Sequence[Any] = (), **values: Any) -> None:
         self.to = to
+        entry = _entry_values(to, values, bindparam("p_now"))
         self.statement = (
+            update(runs_table).where(_r.id == bindparam("p_run_id"), _allowed(to), *where).values(**entry).returning(_r.id, *returning)
+        )
+        self.many = (
             update(runs_table)
-            .where(_r.id == bindparam("p_run_id"), _allowed(to), *where)
-            .values(**_entry_values(to, values, bindparam("p_now")))
-            .returning(_r.id, *returning)
+            .where(_r.id.in_(bindparam("p_run_ids", expanding=True)), _allowed(to), *where)
+            .values(**entry)
+            .returning(_r.id)
         )
 
     def run(self, conn: Connection, run_id: str, **params: Any) -> Any:
@@ -83,6 +87,15 @@ class PreparedTransition:
         if row is not None:
             events.append(conn, [run_id], self.to)
         return row
+
+    def run_many(self, conn: Connection, run_ids: Sequence[str], **params: Any) -> list[str]:
+        """The transition for several runs at once; returns the ids that moved."""
+        if not run_ids:
+            return []
+        bound = {f"p_{name}": value for name, value in params.items()}
+        moved = [row.id for row in conn.execute(self.many, {"p_run_ids": list(run_ids), "p_now": utcnow(), **bound})]
+        events.append(conn, moved, self.to)
+        return moved
 
 
 def get(conn: Connection, environment_id: str | None, run_id: str) -> Any:
