@@ -7,8 +7,10 @@ poll it (an indexed range read); waking them with PostgreSQL NOTIFY is the next 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, DateTime, bindparam, insert, literal, select
+from sqlalchemy.sql import FromClause
 
 from tether._wire import utcnow
 from tether.runtime.store.tables import RunEvent
@@ -23,6 +25,12 @@ def append(conn: Connection, run_ids: Iterable[str], status: str) -> None:
         return
     now = utcnow()
     conn.execute(_INSERT, [{"run_id": rid, "status": status, "created_at": now} for rid in ids])
+
+
+def insert_from(source: FromClause, status: str) -> Any:
+    """The event rows for the runs in `source` (a FROM with an `id` column), stamped with the bound `p_now`."""
+    now = bindparam("p_now", type_=DateTime(timezone=True))
+    return insert(_events).from_select(["run_id", "status", "created_at"], select(source.c.id, literal(status), now))
 
 
 def since(conn: Connection, run_id: str, after_seq: int) -> Sequence[tuple[int, str]]:

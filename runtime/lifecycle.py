@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, DateTime, String, bindparam, func, literal, select, update
+from sqlalchemy.sql import FromClause
 
 from tether._wire import utcnow
 from tether.retry import Retry
@@ -21,6 +22,7 @@ from tether.runtime.states import ACTIVE, RunStatus
 
 _r = runs.runs_table.c
 _a = runs.attempts_table.c
+_When = DateTime(timezone=True)
 S = RunStatus
 
 
@@ -60,27 +62,30 @@ class AttemptStart:
     attempt: int
 
 
+def _open_attempt(moved: FromClause) -> Any:
+    """The moved run's next attempt (its number is the run's new attempt_count)."""
+    values = select(
+        bindparam("p_attempt_id", type_=String), moved.c.id, moved.c.attempt_count, literal("EXECUTING"), bindparam("p_now", type_=_When)
+    )
+    return runs.attempts_table.insert().from_select(["id", "run_id", "number", "status", "created_at"], values)
+
+
 _BEGIN = runs.PreparedTransition(
     S.EXECUTING,
     where=[_r.dispatch_token == bindparam("p_token")],
     returning=list(runs.runs_table.c),
+    follow=[_open_attempt],
     attempt_count=_r.attempt_count + 1,
     started_at=func.coalesce(_r.started_at, bindparam("p_now")),
     lease_expires_at=bindparam("p_lease_until"),
-)
-_OPEN_ATTEMPT = runs.attempts_table.insert().values(
-    id=bindparam("p_attempt_id"), run_id=bindparam("p_run_id"), number=bindparam("p_number"), status="EXECUTING", created_at=bindparam("p_now")
 )
 
 
 def begin_attempt(conn: Connection, run_id: str, token: str, lease: float) -> AttemptStart | None:
     """DEQUEUED → EXECUTING for the dispatch holding `token`, opening the next attempt."""
-    now = utcnow()
-    row = _BEGIN.run(conn, run_id, token=token, lease_until=now + timedelta(seconds=lease))
-    if row is None:
-        return None
-    conn.execute(_OPEN_ATTEMPT, {"p_attempt_id": attempt_id(), "p_run_id": run_id, "p_number": row.attempt_count, "p_now": now})
-    return AttemptStart(row, row.attempt_count)
+    until = utcnow() + timedelta(seconds=lease)
+    row = _BEGIN.run(conn, run_id, token=token, lease_until=until, attempt_id=attempt_id())
+    return None if row is None else AttemptStart(row, row.attempt_count)
 
 
 def heartbeat(conn: Connection, run_id: str, token: str, lease: float) -> bool:
@@ -103,19 +108,25 @@ def _close_attempt(conn: Connection, run_id: str, number: int, status: str, erro
     conn.execute(_CLOSE_ATTEMPT, {"p_run_id": run_id, "p_number": number, "p_status": status, "p_error": error, "p_now": utcnow()})
 
 
+def _complete_attempt(moved: FromClause) -> Any:
+    return (
+        update(runs.attempts_table)
+        .where(_a.run_id.in_(select(moved.c.id)), _a.number == bindparam("p_attempt"), _a.status == "EXECUTING")
+        .values(status="COMPLETED", error=None, completed_at=bindparam("p_now"))
+    )
+
+
 _SUCCEED = runs.PreparedTransition(
     S.COMPLETED,
     where=[_r.attempt_count == bindparam("p_attempt"), _r.dispatch_token == bindparam("p_token")],
+    follow=[_complete_attempt],
     output=bindparam("p_output"),
     error=None,
 )
 
 
 def succeed(conn: Connection, run_id: str, attempt: int, token: str, output: Any) -> bool:
-    if _SUCCEED.run(conn, run_id, attempt=attempt, token=token, output=output) is None:
-        return False
-    _close_attempt(conn, run_id, attempt, "COMPLETED", None)
-    return True
+    return _SUCCEED.run(conn, run_id, attempt=attempt, token=token, output=output) is not None
 
 
 def fail(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from tether._wire import utcnow
@@ -59,6 +60,9 @@ def transition(
     return moved
 
 
+Follow = Callable[[FromClause], Any]  # builds a write about the moved run, reading it from the given FROM
+
+
 class PreparedTransition:
     """A guarded transition built once, for the hot paths that run it on every attempt.
 
@@ -66,25 +70,43 @@ class PreparedTransition:
     with the same guard and entry values as `transition`, and executed with parameters.
     `run_id` and `now` are always bound; the other parameters are named `p_<name>` in the
     statement and passed to `run` as `<name>=`.
+
+    `follow` are writes that go with the move (an attempt opened or closed). On PostgreSQL the
+    update, those writes and the event insert are one statement (data-modifying CTEs), which
+    halves the round trips of a run's life; elsewhere they run one after another.
     """
 
-    def __init__(self, to: RunStatus, *, where: Iterable[ColumnElement[bool]] = (), returning: Sequence[Any] = (), **values: Any) -> None:
+    def __init__(
+        self,
+        to: RunStatus,
+        *,
+        where: Iterable[ColumnElement[bool]] = (),
+        returning: Sequence[Any] = (),
+        follow: Sequence[Follow] = (),
+        **values: Any,
+    ) -> None:
         self.to = to
         entry = _entry_values(to, values, bindparam("p_now"))
-        self.statement = (
-            update(runs_table).where(_r.id == bindparam("p_run_id"), _allowed(to), *where).values(**entry).returning(_r.id, *returning)
-        )
-        self.many = (
-            update(runs_table)
-            .where(_r.id.in_(bindparam("p_run_ids", expanding=True)), _allowed(to), *where)
-            .values(**entry)
-            .returning(_r.id)
-        )
+        guard = [_allowed(to), *where]
+        columns = [_r.id, *[c for c in returning if c is not _r.id]]
+        self.statement = update(runs_table).where(_r.id == bindparam("p_run_id"), *guard).values(**entry).returning(*columns)
+        current = select(runs_table).where(_r.id == bindparam("p_run_id")).subquery("moved")
+        self._follow = [build(current) for build in follow]
+        moved = self.statement.cte("moved")
+        writes = [build(moved).cte(f"follow_{i}") for i, build in enumerate(follow)]
+        self._combined = select(moved).add_cte(*writes, events.insert_from(moved, to).cte("event"))
+        self.many = update(runs_table).where(_r.id.in_(bindparam("p_run_ids", expanding=True)), *guard).values(**entry).returning(_r.id)
+        moved_many = self.many.cte("moved")
+        self._many_combined = select(moved_many.c.id).add_cte(events.insert_from(moved_many, to).cte("event"))
 
     def run(self, conn: Connection, run_id: str, **params: Any) -> Any:
-        bound = {f"p_{name}": value for name, value in params.items()}
-        row = conn.execute(self.statement, {"p_run_id": run_id, "p_now": utcnow(), **bound}).first()
+        bound = {"p_run_id": run_id, "p_now": utcnow(), **{f"p_{name}": value for name, value in params.items()}}
+        if conn.dialect.name == "postgresql":
+            return conn.execute(self._combined, bound).first()
+        row = conn.execute(self.statement, bound).first()
         if row is not None:
+            for statement in self._follow:
+                conn.execute(statement, bound)
             events.append(conn, [run_id], self.to)
         return row
 
@@ -92,8 +114,10 @@ class PreparedTransition:
         """The transition for several runs at once; returns the ids that moved."""
         if not run_ids:
             return []
-        bound = {f"p_{name}": value for name, value in params.items()}
-        moved = [row.id for row in conn.execute(self.many, {"p_run_ids": list(run_ids), "p_now": utcnow(), **bound})]
+        bound = {"p_run_ids": list(run_ids), "p_now": utcnow(), **{f"p_{name}": value for name, value in params.items()}}
+        if conn.dialect.name == "postgresql":
+            return [row.id for row in conn.execute(self._many_combined, bound)]
+        moved = [row.id for row in conn.execute(self.many, bound)]
         events.append(conn, moved, self.to)
         return moved
 
