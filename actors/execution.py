@@ -1,13 +1,14 @@
 """One attempt of one run, inside a RunActor: hooks, the task body under its max_duration, the outcome.
 
-Task bodies and async hooks run on an event loop the actor keeps in a background thread, so
-a sync body can be bounded by a timeout too (it runs in an executor thread, and an actor whose
-thread overran is retired and killed rather than reused).
+Async bodies and async hooks run on an event loop kept in a background thread; sync bodies run
+in a worker thread. Either way the attempt waits with a timeout, so max_duration bounds both (a
+sync body that overran cannot be stopped, so its run process is retired rather than reused).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import inspect
 import logging
@@ -15,7 +16,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +70,11 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
+async def _with_current_run(ctx: RunContext, body: Any) -> Any:
+    set_current_run(ctx)  # a task has its own copy of the context: this stays with the run
+    return await body
+
+
 class AttemptRunner:
     def __init__(self, engine: Engine, env: Env, config: ProjectConfig, specs: dict[str, TaskSpec], sink: RunSink, lease: float) -> None:
         self.engine = engine
@@ -82,7 +87,7 @@ class AttemptRunner:
         self.loop = asyncio.new_event_loop()
         self._loop_thread = threading.Thread(target=self.loop.run_forever, name="tether-task-loop", daemon=True)
         self._loop_thread.start()
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tether-task")
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="tether-task")
         self._initialized: set[str] = set()
         self._heartbeat = _Heartbeat(self)
 
@@ -144,15 +149,16 @@ class AttemptRunner:
         except Exception as exc:
             return self._finish_failure(row, attempt, token, task, spec, exc, payload=payload, ctx=ctx)
         max_duration = row.max_duration or spec.max_duration
-        future = asyncio.run_coroutine_threadsafe(self._body(task, payload, ctx, max_duration), self.loop)
+        future = self._start_body(task, payload, ctx)
         try:
-            finished, output = future.result()
+            output = future.result(timeout=max_duration)
+        except concurrent.futures.TimeoutError:
+            future.cancel()  # an async body is cancelled; a sync one cannot be, so the process is retired
+            return self._finish_timeout(row, attempt, token, task, max_duration, payload, ctx)
         except BaseException as exc:  # noqa: BLE001 - every failure of user code is an outcome
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
             return self._finish_failure(row, attempt, token, task, spec, exc, payload=payload, ctx=ctx)
-        if not finished:
-            return self._finish_timeout(row, attempt, token, task, max_duration, payload, ctx)
         try:
             stored = _json_round_trip(output)
         except OutputNotSerializableError as exc:
@@ -163,18 +169,13 @@ class AttemptRunner:
             self._safe_hooks(task, "on_success", payload=payload, output=output, ctx=ctx)
         return Outcome(S.COMPLETED if done else None)
 
-    async def _body(self, task: Task, payload: Any, ctx: RunContext, max_duration: float) -> tuple[bool, Any]:
-        set_current_run(ctx)
+    def _start_body(self, task: Task, payload: Any, ctx: RunContext) -> concurrent.futures.Future[Any]:
+        """The body on the actor's loop (async) or in a worker thread (sync), with the run as current."""
         if task.is_async:
-            work: asyncio.Future[Any] = asyncio.ensure_future(task.fn(payload))
-        else:
-            context = contextvars.copy_context()
-            work = asyncio.get_running_loop().run_in_executor(self._executor, context.run, task.fn, payload)
-        done, _ = await asyncio.wait({work}, timeout=max_duration)
-        if not done:
-            work.cancel()
-            return False, None
-        return True, work.result()
+            return asyncio.run_coroutine_threadsafe(_with_current_run(ctx, task.fn(payload)), self.loop)
+        context = contextvars.copy_context()
+        context.run(set_current_run, ctx)
+        return self._executor.submit(context.run, task.fn, payload)
 
     def _finish_timeout(self, row: Any, attempt: int, token: str, task: Task, max_duration: float, payload: Any, ctx: RunContext) -> Outcome:
         error = lifecycle.error_record(f"Run exceeded its max_duration of {max_duration:g}s", "MaxDurationExceededError", code="TIMED_OUT")
