@@ -117,7 +117,7 @@ class AttemptRunner:
     # -- the attempt ------------------------------------------------------------------------------
 
     def run(self, run_id: str, token: str) -> Outcome:
-        with self.store.write() as conn:
+        with self.store.write_one() as conn:
             start = lifecycle.begin_attempt(conn, run_id, token, self.lease)
         if start is None:
             return Outcome(None)  # canceled or recovered before it began
@@ -163,7 +163,7 @@ class AttemptRunner:
             stored = _json_round_trip(output)
         except OutputNotSerializableError as exc:
             return self._finish_failure(row, attempt, token, task, spec, exc, payload=payload, ctx=ctx, retry=False)
-        with self.store.write() as conn:
+        with self.store.write_one() as conn:
             done = lifecycle.succeed(conn, row.id, attempt, token, stored)
         if done:
             self._safe_hooks(task, "on_success", payload=payload, output=output, ctx=ctx)

@@ -319,9 +319,9 @@ class SchedulerCore:
         by_version: dict[str, list[str]] = {}
         for cand in chosen:
             by_version.setdefault(kinds[cand.run_id].version, []).append(cand.run_id)
-        with self.store.write() as conn:
-            moved: set[str] = set()
-            for version, ids in by_version.items():
+        moved: set[str] = set()
+        for version, ids in by_version.items():  # usually one version; each dequeue stands alone
+            with self.store.write_one() as conn:
                 moved.update(lifecycle.dequeue(conn, ids, token=token, version=version, lease=self.settings.lease))
         for cand in chosen:
             actor = reserved[cand.run_id]

@@ -44,6 +44,22 @@ class Store:
             raise StoreError(f"database write failed: {error}") from error
 
     @contextmanager
+    def write_one(self) -> Iterator[Connection]:
+        """For a write that is a single statement on PostgreSQL (a `PreparedTransition` there):
+        it commits by itself, without BEGIN/COMMIT round trips. Elsewhere, a `write()`."""
+        if self.dialect != "postgresql":
+            with self.write() as conn:
+                yield conn
+            return
+        try:
+            with self.reader.connect() as conn:
+                yield conn
+        except exc.IntegrityError:
+            raise
+        except exc.SQLAlchemyError as error:
+            raise StoreError(f"database write failed: {error}") from error
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         try:
             with self.reader.begin() as conn:
