@@ -12,6 +12,7 @@ without using up an attempt.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 import uuid
@@ -454,6 +455,7 @@ class Scheduler:
     def __init__(self, database_url: str, settings: dict[str, Any] | None = None) -> None:
         logging.basicConfig(level=logging.INFO)
         self.core = SchedulerCore(database_url, SchedulerSettings(**(settings or {})))
+        gc.freeze()  # Ray, SQLAlchemy and the rest live as long as we do: keep the collector off them
         self._main = asyncio.get_event_loop().create_task(self.core.main())
 
     async def wake(self, config_changed: bool = False) -> None:

@@ -15,6 +15,7 @@ signal, and a check of the parent in their heartbeat everywhere else).
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -123,6 +124,9 @@ def _prepare(boot: Boot) -> None:
 
     Store(boot.child["database_url"]).dispose()
     import_modules(boot.project_root, boot.modules)
+    # What is loaded now lives as long as the process: keep the collector off it, so run processes
+    # neither spend time scanning it nor copy its pages by touching them (copy-on-write).
+    gc.freeze()
 
 
 def _serve(control: Connection, boot: Boot) -> None:

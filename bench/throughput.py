@@ -1,6 +1,6 @@
 """End-to-end throughput and latency of the real stack (gateway + Scheduler + RunActors on Ray).
 
-    .venv/bin/python bench/throughput.py [--db sqlite|postgres|both] [--runs 1000] [--latency-runs 200]
+    .venv/bin/python bench/throughput.py [--db sqlite|postgres|both] [--runs 1000] [--repeat 3] [--latency-runs 200]
 
 For each database it starts the whole stack exactly as `tether dev` does (`Stack(...).start()`:
 migrations, the gateway on a free port, the detached Scheduler on one local Ray, shared by both
@@ -13,7 +13,10 @@ bench/project:
      direct `SELECT status, count(*) FROM runs WHERE batch_id = ? GROUP BY status` in the store
      (cheap, uses the batch_id index, keeps the gateway out of the measurement; a failed run stops
      the wait). "(db)" recomputes the rate to the batch's last `finished_at`, free of poll
-     granularity. A warm-up batch (`--warmup`, 200) runs first so the actors are warm.
+     granularity. A warm-up batch (`--warmup`, 200) runs first so the actors are warm. The batch is
+     measured `--repeat` times (3) and the median rate is reported, with every batch's rate: on a
+     small VM one batch's rate varies by ±15% from run to run. CPU-seconds by process kind are
+     sampled from /proc during the last batch (bench/cpu_usage.py).
   2. latency: `--latency-runs` sequential `POST /api/v1/tasks/noop/trigger`, each waited to
      COMPLETED before the next; trigger->EXECUTING is from just before the HTTP request to the run's
      `startedAt` as `GET /api/v3/runs/{id}` returns it (millisecond precision; the same machine's
@@ -91,6 +94,7 @@ class Result:
     post_s: float = 0.0  # the batch POST alone (validate + insert 1,000 rows)
     throughput_s: float = 0.0  # trigger -> all COMPLETED, as the poll saw it
     throughput_db_s: float = 0.0  # trigger -> last finished_at in the store
+    rates: list[float] = field(default_factory=list)  # runs/s of every measured batch; the median is reported
     latencies_ms: list[float] = field(default_factory=list)
     stages_ms: dict[str, list[float]] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
@@ -100,7 +104,7 @@ class Result:
 
     @property
     def runs_per_s(self) -> float:
-        return self.runs / self.throughput_s if self.throughput_s else 0.0
+        return statistics.median(self.rates) if self.rates else 0.0
 
     @property
     def runs_per_s_db(self) -> float:
@@ -273,8 +277,10 @@ def measure(db: str, url: str, args: argparse.Namespace) -> Result:
         result.warmup_s = time.perf_counter() - t0
         result.load_before = load()
         result.runs = args.runs
-        with CpuUsage() as usage:
-            result.post_s, result.throughput_s, result.throughput_db_s = bench.batch(args.runs)
+        for _ in range(args.repeat):
+            with CpuUsage() as usage:
+                result.post_s, result.throughput_s, result.throughput_db_s = bench.batch(args.runs)
+            result.rates.append(args.runs / result.throughput_s)
         result.cpu = usage.summary()
         result.batch_profile = bench.batch_profile(bench.last_batch)
         result.latencies_ms, result.stages_ms = bench.latency(args.latency_runs)
@@ -348,7 +354,13 @@ def report(results: list[Result], args: argparse.Namespace, command: str, load_a
         )
     print()
     print(f"targets: >= {TARGET_RUNS_PER_S:.0f} runs/s, p50 trigger->EXECUTING <= {TARGET_P50_MS:.0f} ms")
-    print(f"runs/s: {args.runs} runs / (POST start -> poll saw all COMPLETED); (db): / (POST start -> last finished_at)")
+    print(
+        f"runs/s: median of {args.repeat} batches of {args.runs} runs / (POST start -> poll saw all COMPLETED); "
+        "(db): the last batch / (POST start -> last finished_at)"
+    )
+    for res in results:
+        if res.rates:
+            print(f"  {res.db}: batches at " + ", ".join(f"{rate:.1f}" for rate in res.rates) + " runs/s")
     print(f"latency: {args.latency_runs} sequential triggers, request start -> startedAt (ms precision)")
     print()
     for res in results:
@@ -378,6 +390,7 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--runs", type=int, default=1000, help="runs in the measured batch (at most 1,000)")
     parser.add_argument("--warmup", type=int, default=200, help="runs in the warm-up batch")
+    parser.add_argument("--repeat", type=int, default=3, help="measured batches; the median rate is reported")
     parser.add_argument("--latency-runs", type=int, default=200)
     parser.add_argument(
         "--num-cpus", type=int, default=None, help="logical CPUs for the local Ray (default: this machine's, as `tether dev`)"
