@@ -117,7 +117,7 @@ class AttemptRunner:
     # -- the attempt ------------------------------------------------------------------------------
 
     def run(self, run_id: str, token: str) -> Outcome:
-        with self.store.write_one() as conn:
+        with self.store.write_recoverable() as conn:
             start = lifecycle.begin_attempt(conn, run_id, token, self.lease)
         if start is None:
             return Outcome(None)  # canceled or recovered before it began

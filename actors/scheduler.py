@@ -322,7 +322,7 @@ class SchedulerCore:
             by_version.setdefault(kinds[cand.run_id].version, []).append(cand.run_id)
         moved: set[str] = set()
         for version, ids in by_version.items():  # usually one version; each dequeue stands alone
-            with self.store.write_one() as conn:
+            with self.store.write_recoverable() as conn:
                 moved.update(lifecycle.dequeue(conn, ids, token=token, version=version, lease=self.settings.lease))
         for cand in chosen:
             actor = reserved[cand.run_id]

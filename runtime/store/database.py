@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, exc
+from sqlalchemy import Connection, Engine, exc
 
 from tether.errors import StoreError
 from tether.runtime.store import postgres, sqlite
@@ -29,6 +29,8 @@ class Store:
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         make = sqlite.make_engines if self.dialect == "sqlite" else postgres.make_engines
         self.writer, self.reader = make(url)
+        # Durable single statements share the writer's pool, switched to autocommit (client side only).
+        self._writer_autocommit = self.writer.execution_options(isolation_level="AUTOCOMMIT") if self.dialect == "postgresql" else self.writer
 
     def __repr__(self) -> str:
         return f"Store({self.dialect})"
@@ -45,14 +47,28 @@ class Store:
 
     @contextmanager
     def write_one(self) -> Iterator[Connection]:
-        """For a write that is a single statement on PostgreSQL (a `PreparedTransition` there):
-        it commits by itself, without BEGIN/COMMIT round trips. Elsewhere, a `write()`."""
+        """For a write that is one statement on PostgreSQL (a `PreparedTransition` there): it commits
+        by itself, without BEGIN/COMMIT round trips, and durably. Elsewhere, a `write()`."""
+        with self._single_statement(self._writer_autocommit) as conn:
+            yield conn
+
+    @contextmanager
+    def write_recoverable(self) -> Iterator[Connection]:
+        """Like `write_one`, for a step that recovery undoes if a database crash loses it (dequeue,
+        the start of an attempt: the run's lease runs out and it is retried). On PostgreSQL it commits
+        without waiting for the disk; the run's next durable write flushes it. SQLite in WAL mode with
+        synchronous=NORMAL already commits that way."""
+        with self._single_statement(self.reader) as conn:
+            yield conn
+
+    @contextmanager
+    def _single_statement(self, engine: Engine) -> Iterator[Connection]:
         if self.dialect != "postgresql":
             with self.write() as conn:
                 yield conn
             return
         try:
-            with self.reader.connect() as conn:
+            with engine.connect() as conn:
                 yield conn
         except exc.IntegrityError:
             raise

@@ -12,11 +12,17 @@ def normalize_url(url: str) -> str:
 
 
 def make_engines(url: str) -> tuple[Engine, Engine]:
-    """(writer, reader). They share one pool; the reader runs in autocommit.
+    """(writer, reader): each its own small pool.
 
+    The writer runs transactions that wait for the disk at commit. The reader runs in autocommit:
     psycopg opens a transaction with a BEGIN round trip of its own, and under READ COMMITTED a
-    read transaction gives no snapshot across statements anyway, so reads (and single-statement
-    writes, see Store.write_one) skip BEGIN and COMMIT: one round trip instead of three.
+    read transaction gives no snapshot across statements anyway. Its sessions also commit without
+    waiting for the disk (synchronous_commit=off), which only matters for the recoverable steps
+    `Store.write_recoverable` sends through it; a later durable commit flushes them too.
     """
-    engine = create_engine(normalize_url(url), pool_size=5, max_overflow=10)
-    return engine, engine.execution_options(isolation_level="AUTOCOMMIT")
+    url = normalize_url(url)
+    writer = create_engine(url, pool_size=5, max_overflow=10)
+    reader = create_engine(
+        url, pool_size=5, max_overflow=10, isolation_level="AUTOCOMMIT", connect_args={"options": "-c synchronous_commit=off"}
+    )
+    return writer, reader
