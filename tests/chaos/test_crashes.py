@@ -15,7 +15,7 @@ from typing import Any
 
 import ray
 
-from conftest import eventually, max_overlap
+from conftest import eventually, max_overlap, parent_of, process_alive
 
 
 def test_a_run_actor_killed_mid_run_is_retried_and_completes(sdk: Any, records: Any) -> None:
@@ -29,30 +29,17 @@ def test_a_run_actor_killed_mid_run_is_retried_and_completes(sdk: Any, records: 
     assert "killed by SIGKILL" in run.attempts[0].error.message
 
 
-def _parent_of(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as stat:
-        return int(stat.read().rsplit(")", 1)[1].split()[1])
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_killing_the_run_actor_itself_takes_its_run_process_down_and_the_run_is_retried(sdk: Any, records: Any) -> None:
     handle = sdk.tasks.trigger("slow-first-attempt", {"record": records.path, "value": 7})
     started = eventually(lambda: [line for line in records.read() if line.get("event") == "start"], timeout=60)
     run_process = started[0]["pid"]
-    zygote = _parent_of(run_process)
-    actor = _parent_of(zygote)  # the Ray worker process that hosts the RunActor
+    zygote = parent_of(run_process)
+    actor = parent_of(zygote)  # the Ray worker process that hosts the RunActor
     os.kill(actor, signal.SIGKILL)
     run = handle.wait(timeout=90)
     assert run.status == "COMPLETED" and run.output == {"attempt": 2, "value": 7}
     assert [a.status for a in run.attempts] == ["CRASHED", "COMPLETED"]
-    assert eventually(lambda: not _alive(run_process) and not _alive(zygote), timeout=10)
+    assert eventually(lambda: not process_alive(run_process) and not process_alive(zygote), timeout=10)
 
 
 def test_a_task_that_kills_its_own_process_once_then_succeeds(sdk: Any, records: Any) -> None:

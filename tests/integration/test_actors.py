@@ -5,8 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
+def _outputs(sdk: Any, task_id: str, count: int) -> list[dict[str, Any]]:
+    return [sdk.tasks.trigger(task_id, None).wait(timeout=60).output for _ in range(count)]
+
+
 def _pids(sdk: Any, task_id: str, count: int) -> list[int]:
-    return [sdk.tasks.trigger(task_id, None).wait(timeout=60).output["pid"] for _ in range(count)]
+    return [output["pid"] for output in _outputs(sdk, task_id, count)]
 
 
 def test_a_warm_actor_takes_the_next_run_of_the_same_task_version(sdk: Any) -> None:
@@ -14,9 +18,11 @@ def test_a_warm_actor_takes_the_next_run_of_the_same_task_version(sdk: Any) -> N
     assert len(set(pids[1:])) == 1, pids  # after the first, the same warm process every time
 
 
-def test_max_runs_per_actor_of_one_gives_every_run_a_fresh_process(sdk: Any) -> None:
-    pids = _pids(sdk, "fresh-process", 3)
-    assert len(set(pids)) == 3, pids
+def test_max_runs_per_actor_of_one_gives_every_run_a_fresh_process_forked_from_one_zygote(sdk: Any) -> None:
+    outputs = _outputs(sdk, "fresh-process", 4)
+    assert len({o["pid"] for o in outputs}) == 4, outputs
+    # After the first, the same RunActor (and its zygote) forks each fresh process: no new Ray worker.
+    assert len({o["zygote"] for o in outputs[1:]}) == 1, outputs
 
 
 def test_a_bigger_machine_gets_its_own_actor(sdk: Any) -> None:

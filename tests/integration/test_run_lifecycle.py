@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import eventually
+from conftest import eventually, process_alive
 
 
 def test_a_delayed_run_waits_until_it_is_due(sdk: Any) -> None:
@@ -77,6 +77,9 @@ def test_cancel_stops_an_executing_run(sdk: Any, records: Any) -> None:
     assert hooks == ["CANCELED"]
     assert [line["event"] for line in records.read() if "event" in line] == ["start"]  # the body never reached its end
     assert time.monotonic() - started < 10
+    # Only the run's process was killed: its RunActor (whose zygote forked it) lives on for the next run.
+    start = next(line for line in records.read() if line.get("event") == "start")
+    assert not process_alive(start["pid"]) and process_alive(start["ppid"])
 
 
 def test_cancel_of_a_finished_run_changes_nothing(sdk: Any) -> None:
@@ -94,6 +97,10 @@ def test_max_duration_times_the_run_out(sdk: Any, records: Any, task_id: str) ->
     assert run.attempt_count == 1
     assert time.monotonic() - started < 20
     assert "end" not in [line.get("event") for line in records.read()]
+    # The overrun process is retired (a sync body cannot be stopped otherwise); its RunActor is kept.
+    start = next(line for line in records.read() if line.get("event") == "start")
+    assert eventually(lambda: not process_alive(start["pid"]), timeout=10)
+    assert process_alive(start["ppid"])
 
 
 def test_max_duration_set_at_trigger_overrides_the_task(sdk: Any) -> None:

@@ -10,9 +10,9 @@ from tether import current_run, task
 @task(id="which-process")
 def which_process(payload: object) -> dict:
     ctx = current_run()
-    return {"pid": os.getpid(), "queue": ctx.queue if ctx else None}
+    return {"pid": os.getpid(), "zygote": os.getppid(), "queue": ctx.queue if ctx else None}
 
 
 @task(id="fresh-process", max_runs_per_actor=1)
 def fresh_process(payload: object) -> dict:
-    return {"pid": os.getpid()}
+    return {"pid": os.getpid(), "zygote": os.getppid()}

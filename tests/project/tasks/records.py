@@ -11,7 +11,7 @@ from typing import Any
 def record(path: str | None, **fields: Any) -> None:
     if not path:
         return
-    line = json.dumps({"t": time.time(), "pid": os.getpid(), **fields}) + "\n"
+    line = json.dumps({"t": time.time(), "pid": os.getpid(), "ppid": os.getppid(), **fields}) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
         os.write(fd, line.encode())
