@@ -40,4 +40,5 @@ def too_slow(payload: dict) -> None:
 
 @task(id="too-slow-async", max_duration=1)
 async def too_slow_async(payload: dict) -> None:
+    record(payload.get("record"), event="start")
     await asyncio.sleep(payload.get("seconds", 30))
