@@ -299,6 +299,8 @@ class SchedulerCore:
         for cand, version in candidates:
             spec = self._spec(cand.environment_id, version, cand.task_identifier)
             if spec is None or version is None:
+                if version is not None:
+                    self._fail_if_task_is_gone(cand)
                 continue
             machine = PRESETS.get(cand.machine) or spec.machine_spec
             kinds[cand.run_id] = ActorKind(cand.environment_id, version, machine)
@@ -335,6 +337,29 @@ class SchedulerCore:
             self.in_flight[cand.run_id] = flight
             self.started += 1
             asyncio.get_running_loop().create_task(self._run(flight))
+
+    def _fail_if_task_is_gone(self, cand: Candidate) -> None:
+        """A queued run whose task is not in the version it would run on (removed or renamed since it
+        was triggered) can never start: end it rather than leave it queued for ever. Current versions
+        are read again first, so a version registered a moment ago is not mistaken for a removal."""
+        self._config_read_at = -CONFIG_TTL
+        self._refresh_config()
+        with self.store.read() as conn:
+            locked = conn.execute(select(_r.lock_to_version).where(_r.id == cand.run_id)).scalar()
+        version = locked or self.current_versions.get(cand.environment_id)
+        if version is None or self.catalog.version(cand.environment_id, version) is None:
+            return
+        if self._spec(cand.environment_id, version, cand.task_identifier) is not None:
+            return  # the environment moved on to a version that has it: the next tick starts it
+        error = lifecycle.error_record(
+            f"task {cand.task_identifier!r} is not in version {version} of its environment: it was removed or renamed "
+            "after the run was triggered",
+            "TaskNotFoundError",
+            code="TASK_NOT_FOUND",
+        )
+        with self.store.write() as conn:
+            runs.transition(conn, cand.run_id, S.SYSTEM_FAILURE, where=[_r.status == S.QUEUED], error=error)
+        log.warning("run %s ended SYSTEM_FAILURE: %s", cand.run_id, error["message"])
 
     def _candidates(self, room: int, current: dict[str, str]) -> list[tuple[Candidate, str | None]]:
         """The front runs of the lanes whose turn is next, no more than could start now."""

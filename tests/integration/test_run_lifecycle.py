@@ -154,3 +154,19 @@ def test_runs_list_by_creation_window(sdk: Any, http: Any) -> None:
     outside = http.get("/api/v1/runs", params={"filter[tag]": "window", "filter[createdAt][to]": now_ms - 60_000})
     assert handle.id in [r["id"] for r in inside.json()["data"]]
     assert outside.json()["data"] == []
+
+
+def test_a_queued_run_whose_task_was_removed_ends_system_failure(stack: Any, sdk: Any) -> None:
+    from tether.options import TriggerOptions
+    from tether.runtime import triggering
+    from tether.runtime.catalog import TaskSpec
+
+    # As if the run had been triggered before a reload removed its task from the code.
+    gone = TaskSpec("removed-task", "tasks.removed", "task/removed-task", None, 1, {}, {"preset": "small-1x"}, 60.0, 50)
+    prepared = triggering.prepare(stack.env.id, "removed-task", gone, {"x": 1}, TriggerOptions())
+    with stack.store.write() as conn:
+        run_id = triggering.insert_runs(conn, [prepared])[0].id
+    stack.engine.control.wake()
+    run = eventually(lambda: r if (r := sdk.runs.retrieve(run_id)).is_completed else None, timeout=30)
+    assert run.status == "SYSTEM_FAILURE"
+    assert "'removed-task' is not in version" in run.error.message
