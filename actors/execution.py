@@ -23,10 +23,12 @@ from tether import client
 from tether._payload import encode_output, parse_payload
 from tether.config import ProjectConfig
 from tether.context import RunContext, set_current_run
-from tether.errors import AbortTaskRunError, OutputNotSerializableError
+from tether.steps import set_journal
+from tether.errors import AbortTaskRunError, NonDeterminismError, OutputNotSerializableError
 from tether.runtime import lifecycle, logs
 from tether.runtime.catalog import TaskSpec
 from tether.runtime.engine import Engine, EngineBackend
+from tether.runtime.journal import RunJournal
 from tether.runtime.environments import Env
 from tether.runtime.states import RunStatus
 from tether.runtime.triggering import Lineage
@@ -70,8 +72,13 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-async def _with_current_run(ctx: RunContext, body: Any) -> Any:
-    set_current_run(ctx)  # a task has its own copy of the context: this stays with the run
+def _enter_run(ctx: RunContext, journal: RunJournal) -> None:
+    set_current_run(ctx)
+    set_journal(journal)
+
+
+async def _in_run(ctx: RunContext, journal: RunJournal, body: Any) -> Any:
+    _enter_run(ctx, journal)  # a task has its own copy of the context: this stays with the run
     return await body
 
 
@@ -149,7 +156,8 @@ class AttemptRunner:
         except Exception as exc:
             return self._finish_failure(row, attempt, token, task, spec, exc, payload=payload, ctx=ctx)
         max_duration = row.max_duration or spec.max_duration
-        future = self._start_body(task, payload, ctx)
+        journal = RunJournal(self.store, row.id, attempt)
+        future = self._start_body(task, payload, ctx, journal)
         try:
             output = future.result(timeout=max_duration)
         except concurrent.futures.TimeoutError:
@@ -158,7 +166,9 @@ class AttemptRunner:
         except BaseException as exc:  # noqa: BLE001 - every failure of user code is an outcome
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
-            return self._finish_failure(row, attempt, token, task, spec, exc, payload=payload, ctx=ctx)
+            return self._finish_failure(row, attempt, token, task, spec, journal.violation or exc, payload=payload, ctx=ctx)
+        if journal.violation is not None:  # the body caught it; the run fails all the same
+            return self._finish_failure(row, attempt, token, task, spec, journal.violation, payload=payload, ctx=ctx)
         try:
             stored = _json_round_trip(output)
         except OutputNotSerializableError as exc:
@@ -169,12 +179,12 @@ class AttemptRunner:
             self._safe_hooks(task, "on_success", payload=payload, output=output, ctx=ctx)
         return Outcome(S.COMPLETED if done else None)
 
-    def _start_body(self, task: Task, payload: Any, ctx: RunContext) -> concurrent.futures.Future[Any]:
-        """The body on the actor's loop (async) or in a worker thread (sync), with the run as current."""
+    def _start_body(self, task: Task, payload: Any, ctx: RunContext, journal: RunJournal) -> concurrent.futures.Future[Any]:
+        """The body on the actor's loop (async) or in a worker thread (sync), with the run and its journal as current."""
         if task.is_async:
-            return asyncio.run_coroutine_threadsafe(_with_current_run(ctx, task.fn(payload)), self.loop)
+            return asyncio.run_coroutine_threadsafe(_in_run(ctx, journal, task.fn(payload)), self.loop)
         context = contextvars.copy_context()
-        context.run(set_current_run, ctx)
+        context.run(_enter_run, ctx, journal)
         return self._executor.submit(context.run, task.fn, payload)
 
     def _finish_timeout(self, row: Any, attempt: int, token: str, task: Task, max_duration: float, payload: Any, ctx: RunContext) -> Outcome:
@@ -203,7 +213,7 @@ class AttemptRunner:
         error = error_of(exc)
         with self.store.write() as conn:
             delay = None
-            if retry and spec is not None and not isinstance(exc, AbortTaskRunError | OutputNotSerializableError):
+            if retry and spec is not None and not isinstance(exc, AbortTaskRunError | OutputNotSerializableError | NonDeterminismError):
                 delay = lifecycle.retry_delay(conn, row, spec.retry_policy)
             outcome = lifecycle.fail(conn, row.id, attempt, token, error, delay)
         then = f"retrying in {delay:.2f}s" if delay is not None else "no attempts left"

@@ -19,6 +19,7 @@ from tether.errors import (
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    NonDeterminismError,
     NotFoundError,
     OutputNotSerializableError,
     PayloadTooLargeError,
@@ -35,6 +36,7 @@ from tether.machines import Machine
 from tether.models import BatchResult, QueueInfo, Run, RunPage
 from tether.queues import Queue, queue
 from tether.retry import Retry
+from tether.steps import Step, step
 from tether.tasks import Hooks, Task, task
 from tether.context import RunContext, current_run, logger
 
@@ -52,6 +54,7 @@ __all__ = [
     "ConflictError",
     "Hooks",
     "Machine",
+    "NonDeterminismError",
     "NotFoundError",
     "OutputNotSerializableError",
     "PayloadTooLargeError",
@@ -65,6 +68,7 @@ __all__ = [
     "RunFailedError",
     "RunHandle",
     "RunPage",
+    "Step",
     "Task",
     "TaskRunCanceled",
     "TetherError",
@@ -77,6 +81,7 @@ __all__ = [
     "queue",
     "queues",
     "runs",
+    "step",
     "task",
     "tasks",
 ]

@@ -16,7 +16,8 @@ with its message and code intact.
     ├── StoreError                 the database failed
     ├── RunFailedError             `handle.wait()` on a run that did not complete
     ├── WaitTimeoutError           `handle.wait(timeout=...)` gave up
-    ├── OutputNotSerializableError the task returned something that is not JSON
+    ├── OutputNotSerializableError the task (or a step) returned something that is not JSON
+    ├── NonDeterminismError        a re-executed run made other durable calls than its journal has
     └── AbortTaskRunError          raised by task code: fail now, do not retry
     TaskRunCanceled (BaseException) delivered inside a run being canceled
 """
@@ -113,6 +114,16 @@ class AbortTaskRunError(TetherError):
     """Raise inside a task to fail the run at once, without further attempts."""
 
     code = "aborted"
+
+
+class NonDeterminismError(TetherError):
+    """A re-executed run made a different durable call than the journal recorded at that slot.
+
+    The run fails at once (retrying cannot help): code outside `step.run` must make the same
+    durable calls, with the same names, in the same order every time it runs.
+    """
+
+    code = "non_determinism"
 
 
 class TaskRunCanceled(BaseException):

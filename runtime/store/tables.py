@@ -169,4 +169,19 @@ class RunLog(SQLModel, table=True):
     created_at: datetime | None = _ts(nullable=False)
 
 
+class JournalEntry(SQLModel, table=True):
+    """One durable call of a run (a step's result, later a wait or a child): its slot is the order in
+    which the run's code made the call, so a re-execution finds each result where it left it."""
+
+    __tablename__ = "run_journal"
+
+    run_id: str = Field(primary_key=True, max_length=64)
+    slot: int = Field(primary_key=True)
+    kind: str = Field(max_length=16)
+    name: str = Field(max_length=256)
+    output: Any = _json()
+    attempt: int
+    created_at: datetime | None = _ts(nullable=False)
+
+
 METADATA = SQLModel.metadata

@@ -19,6 +19,7 @@ EXPORTED = [
     "ConflictError",
     "Hooks",
     "Machine",
+    "NonDeterminismError",
     "NotFoundError",
     "OutputNotSerializableError",
     "PayloadTooLargeError",
@@ -32,6 +33,7 @@ EXPORTED = [
     "RunFailedError",
     "RunHandle",
     "RunPage",
+    "Step",
     "Task",
     "TaskRunCanceled",
     "TetherError",
@@ -44,6 +46,7 @@ EXPORTED = [
     "queue",
     "queues",
     "runs",
+    "step",
     "task",
     "tasks",
 ]

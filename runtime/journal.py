@@ -1,0 +1,88 @@
+"""The run journal: the recorded result of each durable call a run makes, by slot.
+
+A run's code is re-executed on every attempt (and, later, on every resume after a wait). Each
+durable call takes the next slot; a slot already in the journal returns its recorded result
+instead of running again, and a slot recorded with a different kind or name is non-determinism.
+The first writer of a slot wins: a second attempt racing a stale one gets the first one's result.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, exc, insert, select
+
+from tether._wire import utcnow
+from tether.errors import NonDeterminismError
+from tether.runtime.store.database import Store
+from tether.runtime.store.tables import JournalEntry
+
+_journal = JournalEntry.__table__
+_j = _journal.c
+_INSERT = insert(_journal)
+
+
+@dataclass(frozen=True)
+class Entry:
+    slot: int
+    kind: str
+    name: str
+    output: Any
+
+
+def load(conn: Connection, run_id: str) -> dict[int, Entry]:
+    rows = conn.execute(select(_j.slot, _j.kind, _j.name, _j.output).where(_j.run_id == run_id))
+    return {row.slot: Entry(row.slot, row.kind, row.name, row.output) for row in rows}
+
+
+class RunJournal:
+    """One attempt's cursor over its run's journal; task code reaches it through `tether.step`."""
+
+    def __init__(self, store: Store, run_id: str, attempt: int) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.attempt = attempt
+        self._entries: dict[int, Entry] | None = None  # read at the first durable call: most runs make none
+        self._next = 0
+        self._lock = threading.Lock()
+        self.violation: NonDeterminismError | None = None
+
+    def __repr__(self) -> str:
+        return f"RunJournal(run={self.run_id} next_slot={self._next} recorded={len(self._entries or {})})"
+
+    def take(self, kind: str, name: str) -> tuple[int, Entry | None]:
+        """The next slot, and what it recorded; raises NonDeterminismError if that was another call."""
+        with self._lock:
+            if self._entries is None:
+                with self.store.read() as conn:
+                    self._entries = load(conn, self.run_id)
+            slot, self._next = self._next, self._next + 1
+        entry = self._entries.get(slot)
+        if entry is not None and (entry.kind, entry.name) != (kind, name):
+            # Kept on the journal too, so a user's `except Exception` cannot hide it: the run fails anyway.
+            self.violation = NonDeterminismError(
+                f"journal slot {slot}: this run recorded {entry.kind} {entry.name!r} there, but now called {kind} {name!r}. "
+                "Durable calls (steps, waits, children) must be made in the same order with the same names on every "
+                "execution; put anything that varies inside a step."
+            )
+            raise self.violation
+        return slot, entry
+
+    def record(self, slot: int, kind: str, name: str, output: Any) -> Any:
+        """Write the slot's result before the call returns; if another attempt wrote it first, theirs stands."""
+        row = {"run_id": self.run_id, "slot": slot, "kind": kind, "name": name, "output": output, "attempt": self.attempt, "created_at": utcnow()}
+        try:
+            with self.store.write_one() as conn:
+                conn.execute(_INSERT, row)
+        except exc.IntegrityError:
+            with self.store.read() as conn:
+                existing = load(conn, self.run_id).get(slot)
+            if existing is None:
+                raise
+            output = existing.output
+        with self._lock:
+            if self._entries is not None:
+                self._entries[slot] = Entry(slot, kind, name, output)
+        return output

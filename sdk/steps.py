@@ -1,0 +1,161 @@
+"""Steps: work inside a run that is done once and remembered.
+
+    from tether import step, task
+
+    @task(id="import-orders")
+    def import_orders(payload: dict) -> dict:
+        orders = step.run("fetch", fetch_orders, payload["shop"])   # journalled: not re-run on retry
+        saved = step.run("save", save_orders, orders)
+        return {"saved": saved}
+
+    @step(name="charge")                                             # or as a decorator
+    def charge(order_id: str) -> dict: ...
+
+A step's return value is recorded in the run's journal before `step.run` returns. When the run
+executes again (a retry after a later failure, a crash), each step already recorded returns its
+result at once instead of running. So the code between steps must make the same steps, with the
+same names, in the same order each time; put whatever varies (time, randomness, I/O) in a step.
+A step's result must be JSON (it is returned as JSON even the first time, so every execution sees
+the same value). Outside a run, a step simply calls its function.
+
+In async tasks use `await step.arun(...)` (the function may be sync or async); a decorated async
+function is awaited as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import json
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Any, Protocol, TypeVar
+
+from tether._payload import encode_output
+from tether.errors import AbortTaskRunError, OutputNotSerializableError, ValidationError
+from tether.retry import Retry
+
+T = TypeVar("T")
+MAX_NAME = 256
+
+
+class _Recorded(Protocol):
+    output: Any
+
+
+class Journal(Protocol):
+    """What a run gives its steps: the next slot of its journal, and a way to record a result there."""
+
+    def take(self, kind: str, name: str) -> tuple[int, _Recorded | None]: ...
+
+    def record(self, slot: int, kind: str, name: str, output: Any) -> Any: ...
+
+
+_journal: ContextVar[Journal | None] = ContextVar("tether_journal", default=None)
+
+
+def set_journal(journal: Journal | None) -> object:
+    """Installed by the run's executor for the run's code (and the threads and tasks it starts)."""
+    return _journal.set(journal)
+
+
+def _checked(name: str) -> str:
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
+        raise ValidationError(f"a step's name must be a string of 1 to {MAX_NAME} characters, got {name!r}")
+    return name
+
+
+def _as_json(name: str, value: Any) -> Any:
+    try:
+        return json.loads(encode_output(value))
+    except OutputNotSerializableError as exc:
+        raise OutputNotSerializableError(
+            f"step {name!r} returned a value of type {type(value).__name__} that is not JSON-serializable; "
+            "return a dict, list, str, finite number, bool, None or a pydantic model"
+        ) from exc
+
+
+def _failed_for_good(error: Exception, policy: Retry | None, attempt: int) -> bool:
+    return policy is None or attempt >= policy.max_attempts or isinstance(error, AbortTaskRunError)
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], policy: Retry | None) -> Any:
+    attempt = 1
+    while True:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as error:
+            if _failed_for_good(error, policy, attempt):
+                raise
+            assert policy is not None
+            time.sleep(policy.delay_before(attempt))
+            attempt += 1
+
+
+async def _acall(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], policy: Retry | None) -> Any:
+    attempt = 1
+    while True:
+        try:
+            result = fn(*args, **kwargs)
+            return await result if inspect.isawaitable(result) else result
+        except Exception as error:
+            if _failed_for_good(error, policy, attempt):
+                raise
+            assert policy is not None
+            await asyncio.sleep(policy.delay_before(attempt))
+            attempt += 1
+
+
+class Step:
+    """`tether.step`: `step.run(...)`, `await step.arun(...)`, or `@step(name=...)` on a function."""
+
+    def run(self, name: str, fn: Callable[..., T], *args: Any, retry: Retry | None = None, **kwargs: Any) -> T:
+        """Run `fn(*args, **kwargs)` once per run and return its (journalled) result.
+
+        `retry` retries the step by itself, in place, before its failure fails the attempt.
+        """
+        journal = _journal.get()
+        if journal is None:
+            return _call(fn, args, kwargs, retry)  # type: ignore[no-any-return]
+        slot, recorded = journal.take("step", _checked(name))
+        if recorded is not None:
+            return recorded.output  # type: ignore[no-any-return]
+        value = _as_json(name, _call(fn, args, kwargs, retry))
+        return journal.record(slot, "step", name, value)  # type: ignore[no-any-return]
+
+    async def arun(self, name: str, fn: Callable[..., Any], *args: Any, retry: Retry | None = None, **kwargs: Any) -> Any:
+        """`step.run` for async code: `fn` may be a coroutine function or a plain one."""
+        journal = _journal.get()
+        if journal is None:
+            return await _acall(fn, args, kwargs, retry)
+        slot, recorded = journal.take("step", _checked(name))
+        if recorded is not None:
+            return recorded.output
+        value = _as_json(name, await _acall(fn, args, kwargs, retry))
+        return await asyncio.to_thread(journal.record, slot, "step", name, value)
+
+    def __call__(self, fn: Callable[..., Any] | None = None, *, name: str | None = None, retry: Retry | None = None) -> Any:
+        """Make every call of a function a step named `name` (default: the function's qualified name)."""
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            step_name = _checked(name or func.__qualname__)
+            if inspect.iscoroutinefunction(func):
+
+                @functools.wraps(func)
+                async def async_step(*args: Any, **kwargs: Any) -> Any:
+                    return await self.arun(step_name, func, *args, retry=retry, **kwargs)
+
+                return async_step
+
+            @functools.wraps(func)
+            def sync_step(*args: Any, **kwargs: Any) -> Any:
+                return self.run(step_name, func, *args, retry=retry, **kwargs)
+
+            return sync_step
+
+        return decorate(fn) if fn is not None else decorate
+
+
+step = Step()
