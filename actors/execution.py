@@ -21,11 +21,13 @@ from typing import Any
 
 from tether import client
 from tether._payload import encode_output, parse_payload
+from tether._wire import iso
 from tether.config import ProjectConfig
 from tether.context import RunContext, set_current_run
 from tether.steps import set_journal
+from tether.waits import WaitSuspended
 from tether.errors import AbortTaskRunError, NonDeterminismError, OutputNotSerializableError
-from tether.runtime import lifecycle, logs
+from tether.runtime import lifecycle, logs, waits
 from tether.runtime.catalog import TaskSpec
 from tether.runtime.engine import Engine, EngineBackend
 from tether.runtime.journal import RunJournal
@@ -156,13 +158,17 @@ class AttemptRunner:
         except Exception as exc:
             return self._finish_failure(row, attempt, token, task, spec, exc, payload=payload, ctx=ctx)
         max_duration = row.max_duration or spec.max_duration
-        journal = RunJournal(self.store, row.id, attempt)
+        journal = RunJournal(self.store, row.id, attempt, self.config.checkpoint_waits_over)
         future = self._start_body(task, payload, ctx, journal)
         try:
             output = future.result(timeout=max_duration)
         except concurrent.futures.TimeoutError:
             future.cancel()  # an async body is cancelled; a sync one cannot be, so the process is retired
             return self._finish_timeout(row, attempt, token, task, max_duration, payload, ctx)
+        except WaitSuspended as pause:
+            if journal.violation is not None:
+                return self._finish_failure(row, attempt, token, task, spec, journal.violation, payload=payload, ctx=ctx)
+            return self._suspend(row, attempt, token, pause)
         except BaseException as exc:  # noqa: BLE001 - every failure of user code is an outcome
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
@@ -186,6 +192,15 @@ class AttemptRunner:
         context = contextvars.copy_context()
         context.run(_enter_run, ctx, journal)
         return self._executor.submit(context.run, task.fn, payload)
+
+    def _suspend(self, row: Any, attempt: int, token: str, pause: WaitSuspended) -> Outcome:
+        """Checkpoint the run: WAITING until the wait's deadline; this process is free for other runs."""
+        with self.store.write() as conn:
+            waitpoint = waits.suspend(conn, row, attempt, token, pause.until)
+        if waitpoint is None:
+            return Outcome(None)  # canceled or recovered meanwhile
+        self.sink.add("INFO", f"waiting until {iso(pause.until)}: the run is checkpointed and resumes then")
+        return Outcome(S.WAITING)
 
     def _finish_timeout(self, row: Any, attempt: int, token: str, task: Task, max_duration: float, payload: Any, ctx: RunContext) -> Outcome:
         error = lifecycle.error_record(f"Run exceeded its max_duration of {max_duration:g}s", "MaxDurationExceededError", code="TIMED_OUT")

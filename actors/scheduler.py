@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from tether._wire import as_utc, utcnow
 from tether.machines import PRESETS
-from tether.runtime import lifecycle, runs
+from tether.runtime import lifecycle, runs, waits
 from tether.runtime import queues as queue_store
 from tether.runtime.catalog import Catalog, TaskSpec
 from tether.runtime.states import ACTIVE, RunStatus
@@ -177,16 +177,18 @@ class SchedulerCore:
                 conn.execute(select(func.min(_r.expires_at)).where(_r.status.in_([S.QUEUED, S.DELAYED]), _r.attempt_count == 0)).scalar()
             )
             retry_at = as_utc(conn.execute(select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)).scalar())
+            wake_at = as_utc(waits.next_deadline(conn))
         promoted: list[str] = []
         self._lanes_read_at = -LANES_TTL  # runs whose back-off ended are back in their lanes
-        if (next_delay and next_delay <= now) or (next_expiry and next_expiry <= now):
+        if any(moment is not None and moment <= now for moment in (next_delay, next_expiry, wake_at)):
             with self.store.write() as conn:
                 promoted = lifecycle.promote_delayed(conn, now)
                 lifecycle.expire(conn, now)
+                promoted += waits.complete_due(conn, now)
             self._next_timers = 0.0  # look again right away for the next due moment
         else:
             soonest = self.settings.poll_interval
-            for moment in (next_delay, next_expiry, retry_at):
+            for moment in (next_delay, next_expiry, retry_at, wake_at):
                 if moment is not None:
                     soonest = min(soonest, max(0.0, (moment - now).total_seconds()))
             self._next_timers = time.monotonic() + soonest

@@ -40,10 +40,11 @@ def load(conn: Connection, run_id: str) -> dict[int, Entry]:
 class RunJournal:
     """One attempt's cursor over its run's journal; task code reaches it through `tether.step`."""
 
-    def __init__(self, store: Store, run_id: str, attempt: int) -> None:
+    def __init__(self, store: Store, run_id: str, attempt: int, checkpoint_waits_over: float = 5.0) -> None:
         self.store = store
         self.run_id = run_id
         self.attempt = attempt
+        self.checkpoint_waits_over = checkpoint_waits_over
         self._entries: dict[int, Entry] | None = None  # read at the first durable call: most runs make none
         self._next = 0
         self._lock = threading.Lock()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, String, bindparam, func, literal, select, update
+from sqlalchemy import Connection, DateTime, String, bindparam, case, exists, func, literal, select, tuple_, update
 from sqlalchemy.sql import FromClause
 
 from tether._wire import utcnow
@@ -62,27 +62,40 @@ class AttemptStart:
     attempt: int
 
 
+def _same_attempt(moved: FromClause) -> Any:
+    """The attempt whose number is the moved run's attempt_count."""
+    return tuple_(_a.run_id, _a.number).in_(select(moved.c.id, moved.c.attempt_count))
+
+
+def _reopen_attempt(moved: FromClause) -> Any:
+    """A run resuming after a wait carries on in the attempt that was waiting."""
+    return update(runs.attempts_table).where(_same_attempt(moved), _a.status == "WAITING").values(status="EXECUTING")
+
+
 def _open_attempt(moved: FromClause) -> Any:
-    """The moved run's next attempt (its number is the run's new attempt_count)."""
+    """Otherwise the run's next attempt (its number is the run's new attempt_count)."""
     values = select(
         bindparam("p_attempt_id", type_=String), moved.c.id, moved.c.attempt_count, literal("EXECUTING"), bindparam("p_now", type_=_When)
-    )
+    ).where(~exists().where(_same_attempt(moved)))
     return runs.attempts_table.insert().from_select(["id", "run_id", "number", "status", "created_at"], values)
 
+
+# Whether the run is resuming: its current attempt is the one that waited (then the count stays).
+_resuming = exists().where(_a.run_id == _r.id, _a.number == _r.attempt_count, _a.status == "WAITING")
 
 _BEGIN = runs.PreparedTransition(
     S.EXECUTING,
     where=[_r.dispatch_token == bindparam("p_token")],
     returning=list(runs.runs_table.c),
-    follow=[_open_attempt],
-    attempt_count=_r.attempt_count + 1,
+    follow=[_reopen_attempt, _open_attempt],
+    attempt_count=_r.attempt_count + case((_resuming, 0), else_=1),
     started_at=func.coalesce(_r.started_at, bindparam("p_now")),
     lease_expires_at=bindparam("p_lease_until"),
 )
 
 
 def begin_attempt(conn: Connection, run_id: str, token: str, lease: float) -> AttemptStart | None:
-    """DEQUEUED → EXECUTING for the dispatch holding `token`, opening the next attempt."""
+    """DEQUEUED → EXECUTING for the dispatch holding `token`: the next attempt, or the waiting one resumed."""
     until = utcnow() + timedelta(seconds=lease)
     row = _BEGIN.run(conn, run_id, token=token, lease_until=until, attempt_id=attempt_id())
     return None if row is None else AttemptStart(row, row.attempt_count)
@@ -99,7 +112,7 @@ def heartbeat(conn: Connection, run_id: str, token: str, lease: float) -> bool:
 
 _CLOSE_ATTEMPT = (
     update(runs.attempts_table)
-    .where(_a.run_id == bindparam("p_run_id"), _a.number == bindparam("p_number"), _a.status == "EXECUTING")
+    .where(_a.run_id == bindparam("p_run_id"), _a.number == bindparam("p_number"), _a.status.in_(["EXECUTING", "WAITING"]))
     .values(status=bindparam("p_status"), error=bindparam("p_error"), completed_at=bindparam("p_now"))
 )
 

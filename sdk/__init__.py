@@ -37,6 +37,7 @@ from tether.models import BatchResult, QueueInfo, Run, RunPage
 from tether.queues import Queue, queue
 from tether.retry import Retry
 from tether.steps import Step, step
+from tether.waits import Wait, wait
 from tether.tasks import Hooks, Task, task
 from tether.context import RunContext, current_run, logger
 
@@ -73,6 +74,7 @@ __all__ = [
     "TaskRunCanceled",
     "TetherError",
     "ValidationError",
+    "Wait",
     "WaitTimeoutError",
     "configure",
     "current_run",
@@ -83,5 +85,6 @@ __all__ = [
     "runs",
     "step",
     "task",
+    "wait",
     "tasks",
 ]

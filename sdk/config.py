@@ -53,6 +53,8 @@ class ProjectConfig(BaseModel):
     project: str = "tether-project"
     dirs: list[str] = Field(default_factory=lambda: ["tasks"])
     max_duration: float | None = Field(default=None, gt=0)
+    # Waits longer than this (seconds) checkpoint the run instead of sleeping in its process.
+    checkpoint_waits_over: float = Field(default=5.0, ge=0)
     log_level: str = "INFO"
     retries: RetriesConfig = Field(default_factory=RetriesConfig)
     hooks: HooksConfig = Field(default_factory=HooksConfig)

@@ -18,7 +18,7 @@ same names, in the same order each time; put whatever varies (time, randomness, 
 A step's result must be JSON (it is returned as JSON even the first time, so every execution sees
 the same value). Outside a run, a step simply calls its function.
 
-In async tasks use `await step.arun(...)` (the function may be sync or async); a decorated async
+In async tasks use `await step.run_async(...)` (the function may be sync or async); a decorated async
 function is awaited as usual.
 """
 
@@ -46,7 +46,9 @@ class _Recorded(Protocol):
 
 
 class Journal(Protocol):
-    """What a run gives its steps: the next slot of its journal, and a way to record a result there."""
+    """What a run gives its steps and waits: the next slot of its journal, and a way to record a result there."""
+
+    checkpoint_waits_over: float
 
     def take(self, kind: str, name: str) -> tuple[int, _Recorded | None]: ...
 
@@ -54,6 +56,10 @@ class Journal(Protocol):
 
 
 _journal: ContextVar[Journal | None] = ContextVar("tether_journal", default=None)
+
+
+def current_journal() -> Journal | None:
+    return _journal.get()
 
 
 def set_journal(journal: Journal | None) -> object:
@@ -109,7 +115,7 @@ async def _acall(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str
 
 
 class Step:
-    """`tether.step`: `step.run(...)`, `await step.arun(...)`, or `@step(name=...)` on a function."""
+    """`tether.step`: `step.run(...)`, `await step.run_async(...)`, or `@step(name=...)` on a function."""
 
     def run(self, name: str, fn: Callable[..., T], *args: Any, retry: Retry | None = None, **kwargs: Any) -> T:
         """Run `fn(*args, **kwargs)` once per run and return its (journalled) result.
@@ -125,7 +131,7 @@ class Step:
         value = _as_json(name, _call(fn, args, kwargs, retry))
         return journal.record(slot, "step", name, value)  # type: ignore[no-any-return]
 
-    async def arun(self, name: str, fn: Callable[..., Any], *args: Any, retry: Retry | None = None, **kwargs: Any) -> Any:
+    async def run_async(self, name: str, fn: Callable[..., Any], *args: Any, retry: Retry | None = None, **kwargs: Any) -> Any:
         """`step.run` for async code: `fn` may be a coroutine function or a plain one."""
         journal = _journal.get()
         if journal is None:
@@ -145,7 +151,7 @@ class Step:
 
                 @functools.wraps(func)
                 async def async_step(*args: Any, **kwargs: Any) -> Any:
-                    return await self.arun(step_name, func, *args, retry=retry, **kwargs)
+                    return await self.run_async(step_name, func, *args, retry=retry, **kwargs)
 
                 return async_step
 

@@ -184,4 +184,22 @@ class JournalEntry(SQLModel, table=True):
     created_at: datetime | None = _ts(nullable=False)
 
 
+class Waitpoint(SQLModel, table=True):
+    """Something a WAITING run waits for. A DATETIME waitpoint completes when its time comes; the
+    run is queued again once none of its waitpoints is pending."""
+
+    __tablename__ = "waitpoints"
+    __table_args__ = (Index("ix_waitpoints_due", "status", "complete_after"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    environment_id: str = Field(max_length=64)
+    run_id: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=16)
+    status: str = Field(max_length=16)
+    complete_after: datetime | None = _ts()
+    output: Any = _json()
+    created_at: datetime | None = _ts(nullable=False)
+    completed_at: datetime | None = _ts()
+
+
 METADATA = SQLModel.metadata

@@ -38,6 +38,7 @@ EXPORTED = [
     "TaskRunCanceled",
     "TetherError",
     "ValidationError",
+    "Wait",
     "WaitTimeoutError",
     "configure",
     "current_run",
@@ -48,6 +49,7 @@ EXPORTED = [
     "runs",
     "step",
     "task",
+    "wait",
     "tasks",
 ]
 

@@ -110,7 +110,7 @@ async def _async_side_effect(path: str, name: str, value: Any) -> Any:
 @task(id="async-steps-in-parallel", retry=QUICK_RETRY)
 async def async_steps_in_parallel(payload: dict) -> dict:
     path = payload["record"]
-    x, y = await asyncio.gather(step.arun("x", _async_side_effect, path, "x", 1), step.arun("y", _side_effect, path, "y", 2))
+    x, y = await asyncio.gather(step.run_async("x", _async_side_effect, path, "x", 1), step.run_async("y", _side_effect, path, "y", 2))
     if _attempt() == 1:
         raise RuntimeError("again")
     return {"x": x, "y": y}

@@ -1,0 +1,124 @@
+"""Waits that hold no compute: `wait.for_` and `wait.until`.
+
+    from tether import task, wait
+
+    @task(id="onboarding")
+    def onboarding(payload: dict) -> None:
+        send_welcome(payload)
+        wait.for_(days=1)                 # the run is checkpointed: no process, no slot held
+        send_tips(payload)
+        wait.until(payload["trial_ends"])  # a datetime
+        send_upgrade_offer(payload)
+
+A wait takes the next slot of the run's journal and records its deadline there. A wait shorter
+than the project's `checkpoint_waits_over` (5 s) sleeps in the run's process; a longer one
+checkpoints: the run becomes WAITING, its actor and its queue slot are released, and when the
+deadline comes the run is queued again, re-executes from the top (steps and waits already made
+return at once) and carries on after the wait. Code before a wait runs again on resume, so put
+side effects in steps. In async tasks, `await wait.for_async(...)` and `await wait.until_async(...)`.
+Outside a run a wait is a plain sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta
+
+from tether._wire import as_utc, iso, utcnow
+from tether.errors import ValidationError
+from tether.steps import Journal, current_journal
+
+
+class WaitSuspended(BaseException):
+    """Raised inside a run to checkpoint it until `until`; the executor catches it.
+
+    A BaseException so that a task's `except Exception:` cannot swallow it.
+    """
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"waiting until {iso(until)}")
+        self.until = until
+
+
+def _duration(seconds: float, minutes: float, hours: float, days: float) -> float:
+    total = seconds + 60 * minutes + 3600 * hours + 86400 * days
+    if total < 0:
+        raise ValidationError(f"wait.for_ needs a duration of zero or more, got {total:g} seconds")
+    return float(total)
+
+
+def _deadline(journal: Journal, name: str) -> tuple[int, datetime | None]:
+    """The wait's slot and its recorded deadline (None: this is its first execution)."""
+    slot, recorded = journal.take("wait", name)
+    return slot, (as_utc(datetime.fromisoformat(recorded.output["until"].replace("Z", "+00:00"))) if recorded else None)
+
+
+def _remaining(until: datetime, journal: Journal) -> float | None:
+    """Seconds to sleep here, or None when the wait must checkpoint instead."""
+    left = (until - utcnow()).total_seconds()
+    if left <= 0:
+        return 0.0
+    return left if left <= journal.checkpoint_waits_over else None
+
+
+def _target(when: datetime) -> datetime:
+    if not isinstance(when, datetime):
+        raise ValidationError(f"wait.until needs a datetime, got {type(when).__name__}")
+    return as_utc(when)
+
+
+def _first(proposed: datetime, refuse_past: bool) -> datetime:
+    """A wait's deadline at its first execution (on resume it has passed, as it should)."""
+    if refuse_past and proposed <= utcnow():
+        raise ValidationError(f"wait.until({iso(proposed)}) is in the past (throw_if_in_the_past=True)")
+    return proposed
+
+
+class Wait:
+    """`tether.wait`."""
+
+    def _sync(self, name: str, proposed: datetime, refuse_past: bool = False) -> None:
+        journal = current_journal()
+        if journal is None:
+            time.sleep(max(0.0, (_first(proposed, refuse_past) - utcnow()).total_seconds()))
+            return
+        slot, until = _deadline(journal, name)
+        if until is None:
+            until = _first(proposed, refuse_past)
+            journal.record(slot, "wait", name, {"until": iso(until)})
+        left = _remaining(until, journal)
+        if left is None:
+            raise WaitSuspended(until)
+        time.sleep(left)
+
+    async def _async(self, name: str, proposed: datetime, refuse_past: bool = False) -> None:
+        journal = current_journal()
+        if journal is None:
+            await asyncio.sleep(max(0.0, (_first(proposed, refuse_past) - utcnow()).total_seconds()))
+            return
+        slot, until = _deadline(journal, name)
+        if until is None:
+            until = _first(proposed, refuse_past)
+            await asyncio.to_thread(journal.record, slot, "wait", name, {"until": iso(until)})
+        left = _remaining(until, journal)
+        if left is None:
+            raise WaitSuspended(until)
+        await asyncio.sleep(left)
+
+    def for_(self, *, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0) -> None:
+        """Wait this long (the parts add up), measured from the wait's first execution."""
+        self._sync("for", utcnow() + timedelta(seconds=_duration(seconds, minutes, hours, days)))
+
+    def until(self, when: datetime, *, throw_if_in_the_past: bool = False) -> None:
+        """Wait until `when` (naive datetimes are UTC); at once if it has passed, unless told to raise."""
+        self._sync("until", _target(when), throw_if_in_the_past)
+
+    async def for_async(self, *, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0) -> None:
+        await self._async("for", utcnow() + timedelta(seconds=_duration(seconds, minutes, hours, days)))
+
+    async def until_async(self, when: datetime, *, throw_if_in_the_past: bool = False) -> None:
+        await self._async("until", _target(when), throw_if_in_the_past)
+
+
+wait = Wait()

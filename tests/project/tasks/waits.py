@@ -1,0 +1,57 @@
+"""Tasks that wait: short waits sleep in the process, long ones checkpoint the run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tether import current_run, queue, step, task, wait
+
+from tasks.records import record
+
+one_at_a_time = queue("one-at-a-time", concurrency_limit=1)
+
+
+def _attempt() -> int:
+    ctx = current_run()
+    return ctx.attempt if ctx else 1
+
+
+def _noted(path: str, name: str) -> str:
+    record(path, step=name)
+    return name
+
+
+@task(id="wait-then-finish")
+def wait_then_finish(payload: dict) -> dict:
+    path = payload["record"]
+    record(path, event="body")  # outside any step: runs again on every execution
+    before = step.run("before", _noted, path, "before")
+    wait.for_(seconds=payload["seconds"])
+    record(path, event="after-wait")
+    return {"before": before, "attempt": _attempt()}
+
+
+@task(id="wait-then-finish-async")
+async def wait_then_finish_async(payload: dict) -> dict:
+    path = payload["record"]
+    record(path, event="body")
+    before = await step.run_async("before", _noted, path, "before")
+    await wait.for_async(seconds=payload["seconds"])
+    return {"before": before, "attempt": _attempt()}
+
+
+@task(id="wait-in-a-single-lane", queue=one_at_a_time)
+def wait_in_a_single_lane(payload: dict) -> str:
+    wait.for_(seconds=payload["seconds"])
+    return "waited"
+
+
+@task(id="quick-in-a-single-lane", queue=one_at_a_time)
+def quick_in_a_single_lane(payload: dict) -> str:
+    return "quick"
+
+
+@task(id="wait-until")
+def wait_until(payload: dict) -> str:
+    wait.until(datetime.fromisoformat(payload["when"]), throw_if_in_the_past=payload.get("strict", False))
+    return "reached"
