@@ -116,3 +116,13 @@ def test_a_delayed_run_that_fell_due_while_the_scheduler_was_down_starts_when_it
     run = handle.wait(timeout=60)
     assert run.status == "COMPLETED" and run.output == {"late": True}
     assert run.started_at - run.delayed_until > timedelta(seconds=1)
+
+
+def test_killing_the_scheduler_while_a_run_waits_loses_nothing(stack: Any, sdk: Any, records: Any) -> None:
+    handle = sdk.tasks.trigger("wait-then-finish", {"record": records.path, "seconds": 3})
+    eventually(lambda: sdk.runs.retrieve(handle.id).status == "WAITING", timeout=30)
+    scheduler = stack.scheduler
+    ray.kill(scheduler, no_restart=False)  # the wait's deadline is in the database, not in its memory
+    run = handle.wait(timeout=90)
+    assert run.status == "COMPLETED" and run.output == {"before": "before", "attempt": 1}
+    assert sum(1 for line in records.read() if line.get("step") == "before") == 1
