@@ -194,12 +194,13 @@ class AttemptRunner:
         return self._executor.submit(context.run, task.fn, payload)
 
     def _suspend(self, row: Any, attempt: int, token: str, pause: WaitSuspended) -> Outcome:
-        """Checkpoint the run: WAITING until the wait's deadline; this process is free for other runs."""
+        """Checkpoint the run: WAITING until the wait's deadline or its child's end; this process is free for other runs."""
         with self.store.write() as conn:
-            waitpoint = waits.suspend(conn, row, attempt, token, pause.until)
+            waitpoint = waits.suspend(conn, row, attempt, token, until=pause.until, child=pause.child)
         if waitpoint is None:
             return Outcome(None)  # canceled or recovered meanwhile
-        self.sink.add("INFO", f"waiting until {iso(pause.until)}: the run is checkpointed and resumes then")
+        what = f"until {iso(pause.until)}" if pause.until else f"for run {pause.child}"
+        self.sink.add("INFO", f"waiting {what}: the run is checkpointed and resumes then")
         return Outcome(S.WAITING)
 
     def _finish_timeout(self, row: Any, attempt: int, token: str, task: Task, max_duration: float, payload: Any, ctx: RunContext) -> Outcome:

@@ -99,6 +99,7 @@ class SchedulerCore:
         # The lanes holding queued runs, re-read when the backlog may have gained one (see wake()).
         self._lanes: list[backlog.LaneKey] = []
         self._lanes_read_at = -LANES_TTL
+        self._awaiting_runs = 0  # pending RUN waitpoints: while there are any, a run's end fires the timers
 
     def __repr__(self) -> str:
         return (
@@ -178,9 +179,11 @@ class SchedulerCore:
             )
             retry_at = as_utc(conn.execute(select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)).scalar())
             wake_at = as_utc(waits.next_deadline(conn))
+            self._awaiting_runs = waits.awaiting_runs(conn)
+            child_ended = bool(self._awaiting_runs) and waits.any_child_ended(conn)
         promoted: list[str] = []
         self._lanes_read_at = -LANES_TTL  # runs whose back-off ended are back in their lanes
-        if any(moment is not None and moment <= now for moment in (next_delay, next_expiry, wake_at)):
+        if child_ended or any(moment is not None and moment <= now for moment in (next_delay, next_expiry, wake_at)):
             with self.store.write() as conn:
                 promoted = lifecycle.promote_delayed(conn, now)
                 lifecycle.expire(conn, now)
@@ -424,6 +427,8 @@ class SchedulerCore:
             self._recover_lost(flight.run_id, f"the run's worker process died: {type(died).__name__}")
         elif result.get("crashed"):
             self._recover_lost(flight.run_id, result["crashed"])
+        if self._awaiting_runs or result.get("status") == S.WAITING:
+            self._next_timers = 0.0  # a parent may be waiting for this run, or this run for a child that already ended
         self._wake.set()
 
     def stop(self, run_id: str, reason: str) -> bool:

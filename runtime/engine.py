@@ -8,6 +8,7 @@ inside a run, `EngineBackend` executes the SDK's `Call`s against them directly.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -359,9 +360,12 @@ class EngineBackend:
 
     def call(self, call: Call) -> Any:
         args = dict(call.args)
-        if call.op in ("trigger", "batch_trigger"):
+        op = call.op
+        if op in ("trigger", "batch_trigger"):
             args["lineage"] = self.lineage
-        return getattr(self.engine, call.op)(self.env, **args)
+        elif op == "trigger_and_wait":
+            op, args["lineage"] = "trigger", dataclasses.replace(self.lineage, trigger_function="triggerAndWait")
+        return getattr(self.engine, op)(self.env, **args)
 
     async def acall(self, call: Call) -> Any:
         return await asyncio.to_thread(self.call, call)

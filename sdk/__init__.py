@@ -39,6 +39,7 @@ from tether.retry import Retry
 from tether.steps import Step, step
 from tether.waits import Wait, wait
 from tether.tasks import Hooks, Task, task
+from tether.children import TaskRunResult
 from tether.context import RunContext, current_run, logger
 
 __version__ = "0.1.0"
@@ -71,6 +72,7 @@ __all__ = [
     "RunPage",
     "Step",
     "Task",
+    "TaskRunResult",
     "TaskRunCanceled",
     "TetherError",
     "ValidationError",

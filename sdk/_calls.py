@@ -33,6 +33,12 @@ def trigger(task_id: str, request: TriggerRequest) -> Call:
     return Call("trigger", "POST", f"/api/v1/tasks/{_q(task_id)}/trigger", {"task_id": task_id, "request": request}, body)
 
 
+def trigger_and_wait(task_id: str, request: TriggerRequest) -> Call:
+    """A trigger from inside a run whose caller waits for the child (only the engine backend serves it)."""
+    body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Call("trigger_and_wait", "POST", f"/api/v1/tasks/{_q(task_id)}/trigger", {"task_id": task_id, "request": request}, body)
+
+
 def batch_trigger(request: BatchTriggerRequest) -> Call:
     body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
     return Call("batch_trigger", "POST", "/api/v2/tasks/batch", {"request": request}, body)

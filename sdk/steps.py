@@ -48,6 +48,7 @@ class _Recorded(Protocol):
 class Journal(Protocol):
     """What a run gives its steps and waits: the next slot of its journal, and a way to record a result there."""
 
+    run_id: str
     checkpoint_waits_over: float
 
     def take(self, kind: str, name: str) -> tuple[int, _Recorded | None]: ...

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from tether import _calls
+from tether import _calls, children
 from tether._payload import check_payload_size, to_json_value, validate_payload
 from tether.client import asend, send
 from tether.errors import ConfigurationError, ValidationError
+from tether.children import TaskRunResult
 from tether.handles import RunHandle
 from tether.machines import Machine, resolve_machine
 from tether.models import BatchResult
@@ -84,6 +85,17 @@ class Task(Generic[PayloadT, OutputT]):
     async def atrigger(self, payload: PayloadT, **options: Any) -> RunHandle[OutputT]:
         """The async twin of `trigger`."""
         return await _atrigger(self.id, payload, options, self.payload_type)
+
+    def trigger_and_wait(self, payload: PayloadT, **options: Any) -> TaskRunResult[OutputT]:
+        """Trigger a run of this task and wait for its result (`.ok`, `.output`, `.error`, `.unwrap()`).
+
+        Inside a run the caller is checkpointed while it waits, holding no actor and no queue slot.
+        The same options as `trigger`.
+        """
+        return children.trigger_and_wait(self.id, _request(payload, options, self.payload_type))
+
+    async def trigger_and_wait_async(self, payload: PayloadT, **options: Any) -> TaskRunResult[OutputT]:
+        return await children.trigger_and_wait_async(self.id, _request(payload, options, self.payload_type))
 
     def batch_trigger(self, items: Iterable[PayloadT | dict[str, Any]]) -> BatchResult:
         """Trigger up to 1,000 runs of this task in one request.
@@ -243,6 +255,15 @@ def trigger(task_id: str, payload: Any = None, **options: Any) -> RunHandle[Any]
 
 async def atrigger(task_id: str, payload: Any = None, **options: Any) -> RunHandle[Any]:
     return await _atrigger(task_id, payload, options, _local_type(task_id))
+
+
+def trigger_and_wait(task_id: str, payload: Any = None, **options: Any) -> TaskRunResult[Any]:
+    """Trigger a task by its id and wait for its result; see `Task.trigger_and_wait`."""
+    return children.trigger_and_wait(task_id, _request(payload, options, _local_type(task_id)))
+
+
+async def trigger_and_wait_async(task_id: str, payload: Any = None, **options: Any) -> TaskRunResult[Any]:
+    return await children.trigger_and_wait_async(task_id, _request(payload, options, _local_type(task_id)))
 
 
 def batch_trigger(items: Iterable[dict[str, Any]]) -> BatchResult:

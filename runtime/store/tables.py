@@ -185,8 +185,8 @@ class JournalEntry(SQLModel, table=True):
 
 
 class Waitpoint(SQLModel, table=True):
-    """Something a WAITING run waits for. A DATETIME waitpoint completes when its time comes; the
-    run is queued again once none of its waitpoints is pending."""
+    """Something a WAITING run waits for: a DATETIME waitpoint completes when its time comes, a RUN
+    waitpoint when the awaited run ends. The run is queued again once none of its waitpoints is pending."""
 
     __tablename__ = "waitpoints"
     __table_args__ = (Index("ix_waitpoints_due", "status", "complete_after"),)
@@ -197,6 +197,7 @@ class Waitpoint(SQLModel, table=True):
     kind: str = Field(max_length=16)
     status: str = Field(max_length=16)
     complete_after: datetime | None = _ts()
+    awaited_run_id: str | None = Field(default=None, index=True, max_length=64)
     output: Any = _json()
     created_at: datetime | None = _ts(nullable=False)
     completed_at: datetime | None = _ts()

@@ -35,6 +35,7 @@ EXPORTED = [
     "RunPage",
     "Step",
     "Task",
+    "TaskRunResult",
     "TaskRunCanceled",
     "TetherError",
     "ValidationError",

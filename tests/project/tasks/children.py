@@ -12,3 +12,49 @@ def parent(payload: dict) -> dict:
     first = echo.trigger({"from": "parent"})
     second = tasks.trigger("noop", None, tags=["child"])
     return {"children": [first.id, second.id]}
+
+
+# -- waiting for children ------------------------------------------------------------------------
+
+import os  # noqa: E402
+import signal  # noqa: E402
+
+from tether import RunFailedError, Retry, current_run, queue  # noqa: E402
+
+from tasks.records import record  # noqa: E402
+
+family = queue("family", concurrency_limit=1)
+
+
+@task(id="child-in-family", queue=family)
+def child_in_family(payload: dict) -> dict:
+    record(payload.get("record"), event="child")
+    return {"doubled": payload["n"] * 2}
+
+
+@task(id="parent-waits-for-child", queue=family, retry=Retry(max_attempts=3, min_timeout=0.05, max_timeout=0.1))
+def parent_waits_for_child(payload: dict) -> dict:
+    """Parent and child share a queue of limit 1: waiting must release the parent's slot."""
+    path = payload.get("record")
+    record(path, event="parent-body")
+    result = child_in_family.trigger_and_wait({"n": payload["n"], "record": path})
+    ctx = current_run()
+    if payload.get("crash_after_child") and ctx and ctx.attempt == 1:
+        os.kill(os.getpid(), signal.SIGKILL)  # the child's result is in; the retry must not trigger it again
+    return {"child": result.id, "output": result.unwrap(), "ok": result.ok}
+
+
+@task(id="parent-of-a-failing-child")
+def parent_of_a_failing_child(payload: dict) -> dict:
+    result = tasks.trigger_and_wait("always-fails", {"record": payload.get("record")})
+    try:
+        result.unwrap()
+    except RunFailedError as error:
+        return {"ok": result.ok, "error": result.error.message if result.error else None, "raised": str(error)}
+    return {"ok": result.ok}
+
+
+@task(id="async-parent")
+async def async_parent(payload: dict) -> dict:
+    result = await echo.trigger_and_wait_async({"hello": "child"})
+    return {"child_output": result.unwrap()}

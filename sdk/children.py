@@ -1,0 +1,106 @@
+"""Triggering a child run and waiting for its result: `task.trigger_and_wait(payload)`.
+
+    @task(id="onboarding")
+    def onboarding(payload: dict) -> None:
+        result = send_welcome_email.trigger_and_wait({"email": payload["email"]})
+        if not result.ok:
+            ...                                   # result.error says why
+        receipt = result.unwrap()                 # the child's output, or RunFailedError
+
+Inside a run the call takes a journal slot: the child is triggered once (a crash or a retry of
+the parent finds it in the journal, and its idempotency key makes even a crash between trigger
+and journal harmless), it runs on the parent's version, and the parent is checkpointed (WAITING,
+no actor, no queue slot) until the child ends; then the parent resumes and the call returns the
+child's result. Outside a run it triggers and blocks until the child ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from tether import _calls
+from tether.client import asend, send
+from tether.context import current_run
+from tether.errors import RunFailedError
+from tether.models import Run, RunError
+from tether.options import TriggerRequest
+from tether.steps import Journal, current_journal
+from tether.waits import WaitSuspended
+
+T = TypeVar("T")
+OUTSIDE_A_RUN_TIMEOUT = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class TaskRunResult(Generic[T]):
+    """What `trigger_and_wait` returns: the child's output when `ok`, else its error."""
+
+    ok: bool
+    id: str
+    task_identifier: str
+    output: T | None = None
+    error: RunError | None = None
+
+    def unwrap(self) -> T:
+        """The output, or RunFailedError with the child's error."""
+        if not self.ok:
+            why = self.error.message if self.error else "no error recorded"
+            raise RunFailedError(f"child run {self.id} ({self.task_identifier}) did not complete: {why}", details={"run_id": self.id})
+        return self.output  # type: ignore[return-value]
+
+    @classmethod
+    def of(cls, run: Run[Any]) -> TaskRunResult[Any]:
+        return cls(run.is_success, run.id, run.task_identifier, run.output, run.error)
+
+
+def _child_request(journal: Journal, slot: int, request: TriggerRequest) -> TriggerRequest:
+    """Lock the child to the parent's version, and key it by the parent's slot so it is made once."""
+    ctx = current_run()
+    changes: dict[str, Any] = {}
+    if request.options.idempotency_key is None:
+        changes["idempotency_key"] = f"{journal.run_id}:{slot}"
+    if request.options.lock_to_version is None and ctx is not None and ctx.version:
+        changes["lock_to_version"] = ctx.version
+    return request.model_copy(update={"options": request.options.model_copy(update=changes)})
+
+
+def trigger_and_wait(task_id: str, request: TriggerRequest) -> TaskRunResult[Any]:
+    journal = current_journal()
+    if journal is None:
+        created = send(_calls.trigger(task_id, request))
+        return TaskRunResult.of(_wait_outside(created["id"]))
+    slot, recorded = journal.take("trigger", task_id)
+    if recorded is not None:
+        child = recorded.output["id"]
+    else:
+        child = send(_calls.trigger_and_wait(task_id, _child_request(journal, slot, request)))["id"]
+        journal.record(slot, "trigger", task_id, {"id": child})
+    run = Run.model_validate(send(_calls.retrieve_run(child)))
+    if not run.is_completed:
+        raise WaitSuspended(child=child)
+    return TaskRunResult.of(run)
+
+
+async def trigger_and_wait_async(task_id: str, request: TriggerRequest) -> TaskRunResult[Any]:
+    journal = current_journal()
+    if journal is None:
+        created = await asend(_calls.trigger(task_id, request))
+        return TaskRunResult.of(await asyncio.to_thread(_wait_outside, created["id"]))
+    slot, recorded = journal.take("trigger", task_id)
+    if recorded is not None:
+        child = recorded.output["id"]
+    else:
+        child = (await asend(_calls.trigger_and_wait(task_id, _child_request(journal, slot, request))))["id"]
+        await asyncio.to_thread(journal.record, slot, "trigger", task_id, {"id": child})
+    run = Run.model_validate(await asend(_calls.retrieve_run(child)))
+    if not run.is_completed:
+        raise WaitSuspended(child=child)
+    return TaskRunResult.of(run)
+
+
+def _wait_outside(run_id: str) -> Run[Any]:
+    from tether.handles import RunHandle
+
+    return RunHandle(run_id, "").wait(timeout=OUTSIDE_A_RUN_TIMEOUT)  # type: ignore[no-any-return]
