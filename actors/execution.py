@@ -196,10 +196,10 @@ class AttemptRunner:
     def _suspend(self, row: Any, attempt: int, token: str, pause: WaitSuspended) -> Outcome:
         """Checkpoint the run: WAITING until the wait's deadline or its child's end; this process is free for other runs."""
         with self.store.write() as conn:
-            waitpoint = waits.suspend(conn, row, attempt, token, until=pause.until, child=pause.child)
+            waitpoint = waits.suspend(conn, row, attempt, token, until=pause.until, child=pause.child, waitpoint=pause.token)
         if waitpoint is None:
             return Outcome(None)  # canceled or recovered meanwhile
-        what = f"until {iso(pause.until)}" if pause.until else f"for run {pause.child}"
+        what = f"until {iso(pause.until)}" if pause.until else f"for run {pause.child}" if pause.child else f"for token {pause.token}"
         self.sink.add("INFO", f"waiting {what}: the run is checkpointed and resumes then")
         return Outcome(S.WAITING)
 

@@ -182,12 +182,13 @@ class SchedulerCore:
             self._awaiting_runs = waits.awaiting_runs(conn)
             child_ended = bool(self._awaiting_runs) and waits.any_child_ended(conn)
         promoted: list[str] = []
+        resumed = 0
         self._lanes_read_at = -LANES_TTL  # runs whose back-off ended are back in their lanes
         if child_ended or any(moment is not None and moment <= now for moment in (next_delay, next_expiry, wake_at)):
             with self.store.write() as conn:
                 promoted = lifecycle.promote_delayed(conn, now)
                 lifecycle.expire(conn, now)
-                promoted += waits.complete_due(conn, now)
+                resumed = waits.complete_due(conn, now)
             self._next_timers = 0.0  # look again right away for the next due moment
         else:
             soonest = self.settings.poll_interval
@@ -198,7 +199,7 @@ class SchedulerCore:
         for run_id in lost:
             self._recover_lost(run_id, "the run's worker stopped responding (lease expired)")
         self._kill_overdue()
-        if promoted:
+        if promoted or resumed:
             self._wake.set()
 
     def _kill_overdue(self) -> None:

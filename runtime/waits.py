@@ -1,91 +1,134 @@
 """Waitpoints: a run that waits longer than it is worth holding a process for is checkpointed.
 
-Its attempt and the run move to WAITING, a waitpoint records what it waits for (for now, a
-moment: a DATETIME waitpoint), and nothing of the run exists outside the database until the
-Scheduler's timer completes the waitpoint and queues the run again. It then re-executes from the
-top on any actor; its journal returns every step and wait it already made, and it carries on in
-the same attempt.
+Its attempt and the run move to WAITING, and `run_waitpoints` links the run to what it waits for:
+a moment (a DATETIME waitpoint), another run's end (RUN) or a token (MANUAL). Nothing of the run
+exists outside the database until the waitpoint completes (the Scheduler's timer, a child's end,
+a token completed over the API); then the run is queued again, re-executes from the top on any
+actor (its journal returns every step and wait it already made) and carries on in the same attempt.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, insert, or_, select, update
 
 from tether._wire import utcnow
 from tether.runtime import runs
 from tether.runtime.ids import new_id
 from tether.runtime.states import TERMINAL, RunStatus
-from tether.runtime.store.tables import Waitpoint
+from tether.runtime.store.tables import RunWaitpoint, Waitpoint
 
-_w = Waitpoint.__table__.c
+_waitpoints = Waitpoint.__table__
+_links = RunWaitpoint.__table__
+_w = _waitpoints.c
+_l = _links.c
 _r = runs.runs_table.c
 _a = runs.attempts_table.c
 S = RunStatus
+WAITING, COMPLETED, TIMED_OUT = "WAITING", "COMPLETED", "TIMED_OUT"
 
 
-def suspend(conn: Connection, run: Any, attempt: int, token: str, *, until: datetime | None = None, child: str | None = None) -> str | None:
-    """EXECUTING → WAITING until `until` or until the run `child` ends, for the dispatch holding
-    `token`; returns the waitpoint id."""
+def create(conn: Connection, environment_id: str, kind: str, **values: Any) -> str:
+    waitpoint = new_id("waitpoint")
+    conn.execute(insert(_waitpoints).values(id=waitpoint, environment_id=environment_id, kind=kind, status=WAITING, created_at=utcnow(), **values))
+    return waitpoint
+
+
+def suspend(
+    conn: Connection, run: Any, attempt: int, token: str, *, until: datetime | None = None, child: str | None = None, waitpoint: str | None = None
+) -> str | None:
+    """EXECUTING → WAITING for the dispatch holding `token`, blocked by a waitpoint: a new one for a
+    moment (`until`) or a child run (`child`), or an existing token (`waitpoint`). Returns its id."""
     moved = runs.transition(
         conn, run.id, S.WAITING, where=[_r.attempt_count == attempt, _r.dispatch_token == token], dispatch_token=None, lease_expires_at=None
     )
     if not moved:
         return None
-    conn.execute(
-        update(runs.attempts_table).where(_a.run_id == run.id, _a.number == attempt, _a.status == "EXECUTING").values(status="WAITING")
-    )
-    waitpoint = new_id("waitpoint")
-    now = utcnow()
-    conn.execute(
-        insert(Waitpoint.__table__).values(
-            id=waitpoint,
-            environment_id=run.environment_id,
-            run_id=run.id,
-            kind="DATETIME" if child is None else "RUN",
-            status="PENDING",
-            complete_after=until,
-            awaited_run_id=child,
-            created_at=now,
-        )
-    )
+    conn.execute(update(runs.attempts_table).where(_a.run_id == run.id, _a.number == attempt, _a.status == "EXECUTING").values(status="WAITING"))
+    if waitpoint is None:
+        kind = "DATETIME" if child is None else "RUN"
+        waitpoint = create(conn, run.environment_id, kind, complete_after=until, awaited_run_id=child)
+    conn.execute(insert(_links).values(run_id=run.id, waitpoint_id=waitpoint, created_at=utcnow()))
+    # Locked, so that a completion racing this suspension either sees the link or is seen here.
+    state = conn.execute(select(_w.status, _w.kind, _w.awaited_run_id).where(_w.id == waitpoint).with_for_update()).one()
+    if state.status != WAITING:
+        _release(conn, [waitpoint], utcnow())  # it completed before the run got here
+    elif state.kind == "RUN" and conn.execute(select(_r.status).where(_r.id == state.awaited_run_id)).scalar() in TERMINAL:
+        complete(conn, [waitpoint], COMPLETED)  # the child ended while its parent was checkpointing
     return waitpoint
 
 
-def next_deadline(conn: Connection) -> datetime | None:
-    return conn.execute(select(func.min(_w.complete_after)).where(_w.status == "PENDING", _w.kind == "DATETIME")).scalar()
+def complete(conn: Connection, waitpoint_ids: Sequence[str], status: str, output: Any = None, *, is_error: bool = False) -> list[str]:
+    """WAITING → `status` for these waitpoints; queue again the runs they no longer block. Returns
+    the ids of the waitpoints this call completed (a second completion completes nothing)."""
+    if not waitpoint_ids:
+        return []
+    now = utcnow()
+    done = [
+        row.id
+        for row in conn.execute(
+            update(_waitpoints)
+            .where(_w.id.in_(list(waitpoint_ids)), _w.status == WAITING)
+            .values(status=status, output=output, output_is_error=is_error, completed_at=now)
+            .returning(_w.id)
+        )
+    ]
+    _release(conn, done, now)
+    return done
 
 
-def awaiting_runs(conn: Connection) -> int:
-    """How many RUN waitpoints are pending: while any is, every run's end is worth a look."""
-    return int(conn.execute(select(func.count()).where(_w.status == "PENDING", _w.kind == "RUN")).scalar_one())
+def _release(conn: Connection, waitpoint_ids: Sequence[str], now: datetime) -> list[str]:
+    """Queue again the WAITING runs linked to these waitpoints that no WAITING waitpoint blocks."""
+    if not waitpoint_ids:
+        return []
+    linked = {r[0] for r in conn.execute(select(_l.run_id).where(_l.waitpoint_id.in_(list(waitpoint_ids))))}
+    if not linked:
+        return []
+    still = select(_l.run_id).join(_waitpoints, _w.id == _l.waitpoint_id).where(_l.run_id.in_(linked), _w.status == WAITING)
+    blocked = {r[0] for r in conn.execute(still)}
+    free = sorted(linked - blocked)
+    if not free:
+        return []
+    conn.execute(delete(_links).where(_l.run_id.in_(free)))
+    # A resumed run keeps its place (dequeue rank) from when it was first queued: work in progress finishes first.
+    return runs.transition(conn, free, S.QUEUED, where=[_r.status == S.WAITING], queued_at=now, available_at=now)
 
 
 def _child_ended() -> Any:
     awaited = select(_r.id).where(_r.id == _w.awaited_run_id, _r.status.in_([s.value for s in TERMINAL]))
-    return and_(_w.kind == "RUN", awaited.exists())
+    return and_(_w.kind == "RUN", exists(awaited))
+
+
+def next_deadline(conn: Connection) -> datetime | None:
+    """The soonest moment a waitpoint completes or times out."""
+    return conn.execute(select(func.min(_w.complete_after)).where(_w.status == WAITING, _w.complete_after.is_not(None))).scalar()
+
+
+def awaiting_runs(conn: Connection) -> int:
+    """How many RUN waitpoints are waiting: while any is, every run's end is worth a look."""
+    return int(conn.execute(select(func.count()).where(_w.status == WAITING, _w.kind == "RUN")).scalar_one())
 
 
 def any_child_ended(conn: Connection) -> bool:
-    """Whether a pending RUN waitpoint's run has ended (a read, before taking a write transaction)."""
-    return conn.execute(select(_w.id).where(_w.status == "PENDING", _child_ended()).limit(1)).first() is not None
+    """Whether a waiting RUN waitpoint's run has ended (a read, before taking a write transaction)."""
+    return conn.execute(select(_w.id).where(_w.status == WAITING, _child_ended()).limit(1)).first() is not None
 
 
-def complete_due(conn: Connection, now: datetime) -> list[str]:
-    """Complete the waitpoints whose moment came or whose awaited run ended; queue again the runs
-    left waiting on nothing. Returns their ids."""
+def complete_due(conn: Connection, now: datetime) -> int:
+    """The timer's pass: moments that came, children that ended, tokens that timed out. Returns how
+    many waitpoints it completed."""
     due = list(
         conn.execute(
-            select(_w.id, _w.run_id).where(_w.status == "PENDING", or_(and_(_w.kind == "DATETIME", _w.complete_after <= now), _child_ended()))
+            select(_w.id, _w.kind).where(
+                _w.status == WAITING, or_(and_(_w.complete_after.is_not(None), _w.complete_after <= now), _child_ended())
+            )
         )
     )
-    if not due:
-        return []
-    conn.execute(update(Waitpoint.__table__).where(_w.id.in_([d.id for d in due]), _w.status == "PENDING").values(status="COMPLETED", completed_at=now))
-    run_ids = sorted({d.run_id for d in due})
-    still_waiting = {r[0] for r in conn.execute(select(_w.run_id).where(_w.run_id.in_(run_ids), _w.status == "PENDING"))}
-    ready = [run_id for run_id in run_ids if run_id not in still_waiting]
-    # The run keeps its place (dequeue rank) from when it was first queued: work in progress finishes first.
-    return runs.transition(conn, ready, S.QUEUED, where=[_r.status == S.WAITING], queued_at=now, available_at=now)
+    timed_out = [d.id for d in due if d.kind == "MANUAL"]
+    reached = [d.id for d in due if d.kind != "MANUAL"]
+    done = complete(conn, reached, COMPLETED)
+    done += complete(conn, timed_out, TIMED_OUT, {"message": "the token timed out before it was completed"}, is_error=True)
+    return len(done)

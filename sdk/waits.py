@@ -31,14 +31,15 @@ from tether.steps import Journal, current_journal
 
 
 class WaitSuspended(BaseException):
-    """Raised inside a run to checkpoint it until `until`, or until the run `child` ends; the
-    executor catches it. A BaseException so that a task's `except Exception:` cannot swallow it.
+    """Raised inside a run to checkpoint it until `until`, the run `child` ends, or the `token` is
+    completed; the executor catches it. A BaseException so that a task's `except Exception:` cannot swallow it.
     """
 
-    def __init__(self, until: datetime | None = None, child: str | None = None) -> None:
-        super().__init__(f"waiting until {iso(until)}" if until else f"waiting for run {child}")
+    def __init__(self, until: datetime | None = None, child: str | None = None, token: str | None = None) -> None:
+        super().__init__(f"waiting until {iso(until)}" if until else f"waiting for {child or token}")
         self.until = until
         self.child = child
+        self.token = token
 
 
 def _duration(seconds: float, minutes: float, hours: float, days: float) -> float:

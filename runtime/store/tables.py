@@ -185,22 +185,43 @@ class JournalEntry(SQLModel, table=True):
 
 
 class Waitpoint(SQLModel, table=True):
-    """Something a WAITING run waits for: a DATETIME waitpoint completes when its time comes, a RUN
-    waitpoint when the awaited run ends. The run is queued again once none of its waitpoints is pending."""
+    """Something runs can wait for: a moment (DATETIME), another run's end (RUN), or a token that
+    someone completes (MANUAL, with an optional timeout in `complete_after`).
+
+    Status: WAITING, then COMPLETED (or TIMED_OUT for a token). Which runs it blocks is in
+    `run_waitpoints`; a run is queued again once none of its waitpoints is WAITING.
+    """
 
     __tablename__ = "waitpoints"
-    __table_args__ = (Index("ix_waitpoints_due", "status", "complete_after"),)
+    __table_args__ = (
+        Index("ix_waitpoints_due", "status", "complete_after"),
+        UniqueConstraint("environment_id", "idempotency_key"),
+    )
 
     id: str = Field(primary_key=True, max_length=64)
     environment_id: str = Field(max_length=64)
-    run_id: str = Field(index=True, max_length=64)
     kind: str = Field(max_length=16)
     status: str = Field(max_length=16)
     complete_after: datetime | None = _ts()
     awaited_run_id: str | None = Field(default=None, index=True, max_length=64)
     output: Any = _json()
+    output_is_error: bool = Field(default=False)
+    idempotency_key: str | None = Field(default=None, max_length=2048)
+    idempotency_key_expires_at: datetime | None = _ts()
+    tags: Any = _json()
+    callback_secret: str | None = Field(default=None, max_length=64)
     created_at: datetime | None = _ts(nullable=False)
     completed_at: datetime | None = _ts()
+
+
+class RunWaitpoint(SQLModel, table=True):
+    """A WAITING run blocked by a waitpoint; the rows go when the run is released."""
+
+    __tablename__ = "run_waitpoints"
+
+    run_id: str = Field(primary_key=True, max_length=64)
+    waitpoint_id: str = Field(primary_key=True, max_length=64, index=True)
+    created_at: datetime | None = _ts(nullable=False)
 
 
 METADATA = SQLModel.metadata
