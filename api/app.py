@@ -9,7 +9,7 @@ from tether.runtime.engine import Engine
 from tether.runtime.environments import KeyRing
 
 from tether.api import errors
-from tether.api.routes import queues, realtime, runs, tasks
+from tether.api.routes import queues, realtime, runs, tasks, waitpoints
 
 
 def create_app(engine: Engine) -> FastAPI:
@@ -28,7 +28,7 @@ def create_app(engine: Engine) -> FastAPI:
         expose_headers=["x-trigger-jwt"],
     )
     errors.install(app)
-    for module in (tasks, runs, queues, realtime):
+    for module in (tasks, runs, queues, realtime, waitpoints):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")

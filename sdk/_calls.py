@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from tether.options import BatchTriggerRequest, TriggerRequest
+from tether.options import BatchTriggerRequest, CreateTokenRequest, TriggerRequest
 
 
 @dataclass(frozen=True)
@@ -97,3 +97,24 @@ def override_queue_limit(name: str, limit: int) -> Call:
 
 def reset_queue_limit(name: str) -> Call:
     return Call("reset_queue_limit", "POST", f"/api/v1/queues/{_q(name)}/concurrency/reset", {"name": name})
+
+
+# -- wait tokens ---------------------------------------------------------------------------------------
+
+
+def create_token(request: CreateTokenRequest) -> Call:
+    body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Call("create_token", "POST", "/api/v1/waitpoints/tokens", {"request": request}, body)
+
+
+def retrieve_token(token_id: str) -> Call:
+    return Call("retrieve_token", "GET", f"/api/v1/waitpoints/tokens/{_q(token_id)}", {"token_id": token_id})
+
+
+def list_tokens(status: str | None, limit: int, after: str | None) -> Call:
+    params = {k: v for k, v in (("status", status), ("limit", limit), ("after", after)) if v is not None}
+    return Call("list_tokens", "GET", "/api/v1/waitpoints/tokens", {"status": status, "limit": limit, "after": after}, params=params)
+
+
+def complete_token(token_id: str, data: Any) -> Call:
+    return Call("complete_token", "POST", f"/api/v1/waitpoints/tokens/{_q(token_id)}/complete", {"token_id": token_id, "data": data}, {"data": data})

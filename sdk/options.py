@@ -31,6 +31,32 @@ DEFAULT_IDEMPOTENCY_TTL = 30 * 86400.0
 WireDuration = str | float | int
 
 
+def checked_tags(value: list[str] | str | None, what: str = "run") -> list[str] | None:
+    if value is None:
+        return None
+    tags = list(dict.fromkeys([value] if isinstance(value, str) else value))  # a repeated tag counts once
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags per {what}, got {len(tags)}")
+    for tag in tags:
+        if not 1 <= len(tag) <= MAX_TAG_LENGTH:
+            raise ValueError(f"each tag must be 1-{MAX_TAG_LENGTH} characters, got {len(tag)}: {tag[:40]!r}")
+    return tags
+
+
+class CreateTokenRequest(WireModel):
+    """`POST /api/v1/waitpoints/tokens`; every field optional. `timeout` is a duration ("7d") or a date."""
+
+    timeout: WireDuration | datetime | None = None
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)
+    idempotency_key_ttl: WireDuration | None = Field(default=None, alias="idempotencyKeyTTL")
+    tags: list[str] | str | None = None
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str] | str | None) -> list[str] | None:
+        return checked_tags(value, "token")
+
+
 class QueueOption(WireModel):
     name: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-/]+$")
     concurrency_limit: int | None = Field(default=None, ge=0, le=100_000)
@@ -79,15 +105,7 @@ class TriggerOptions(WireModel):
     @field_validator("tags")
     @classmethod
     def _tags(cls, value: list[str] | str | None) -> list[str] | None:
-        if value is None:
-            return None
-        tags = list(dict.fromkeys([value] if isinstance(value, str) else value))  # a repeated tag counts once
-        if len(tags) > MAX_TAGS:
-            raise ValueError(f"at most {MAX_TAGS} tags per run, got {len(tags)}")
-        for tag in tags:
-            if not 1 <= len(tag) <= MAX_TAG_LENGTH:
-                raise ValueError(f"each tag must be 1-{MAX_TAG_LENGTH} characters, got {len(tag)}: {tag[:40]!r}")
-        return tags
+        return checked_tags(value)
 
     def idempotency_ttl_seconds(self) -> float:
         if self.idempotency_key_ttl is None:

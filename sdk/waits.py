@@ -25,8 +25,12 @@ import asyncio
 import time
 from datetime import datetime, timedelta
 
+from typing import Any
+
+from tether import tokens
 from tether._wire import as_utc, iso, utcnow
 from tether.errors import ValidationError
+from tether.options import WireDuration
 from tether.steps import Journal, current_journal
 
 
@@ -120,6 +124,47 @@ class Wait:
 
     async def until_async(self, when: datetime, *, throw_if_in_the_past: bool = False) -> None:
         await self._async("until", _target(when), throw_if_in_the_past)
+
+    # -- tokens (see tether.tokens) ------------------------------------------------------------------
+
+    def create_token(
+        self,
+        *,
+        timeout: WireDuration | datetime | None = None,
+        idempotency_key: str | None = None,
+        idempotency_key_ttl: WireDuration | None = None,
+        tags: list[str] | str | None = None,
+    ) -> tokens.WaitToken:
+        """A token a run can wait for; `timeout` ("7d", seconds or a datetime) ends the wait unsuccessfully."""
+        return tokens.create(tokens.request(timeout, idempotency_key, idempotency_key_ttl, tags))
+
+    async def create_token_async(
+        self,
+        *,
+        timeout: WireDuration | datetime | None = None,
+        idempotency_key: str | None = None,
+        idempotency_key_ttl: WireDuration | None = None,
+        tags: list[str] | str | None = None,
+    ) -> tokens.WaitToken:
+        return await tokens.create_async(tokens.request(timeout, idempotency_key, idempotency_key_ttl, tags))
+
+    def for_token(self, token: tokens.WaitToken | str) -> tokens.WaitTokenResult[Any]:
+        """Wait until the token is completed (`ok`, `output`) or times out (`ok` false, `error`)."""
+        return tokens.wait_for(token)
+
+    async def for_token_async(self, token: tokens.WaitToken | str) -> tokens.WaitTokenResult[Any]:
+        return await tokens.wait_for_async(token)
+
+    def complete_token(self, token: tokens.WaitToken | str, data: Any = None) -> bool:
+        """Complete the token with `data`; ConflictError if it already was (the first value stands)."""
+        return tokens.complete(token, data)
+
+    def retrieve_token(self, token_id: str) -> tokens.TokenInfo:
+        return tokens.retrieve(token_id)
+
+    def list_tokens(self, status: str | None = None, limit: int = 20, after: str | None = None) -> list[tokens.TokenInfo]:
+        """Tokens of this environment, newest first; `after` is the last id of the previous page."""
+        return tokens.list_page(status, limit, after)
 
 
 wait = Wait()

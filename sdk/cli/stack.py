@@ -79,9 +79,11 @@ class Stack:
         self.store.migrate()
         self.env = environments.ensure(self.store, self.settings.environment, self.settings.secret_key)
         self.register()
+        # Runs create tokens whose callback URL names the gateway: Ray's workers inherit this from us.
+        os.environ.setdefault("TETHER_API_URL", self.url)
         start_ray(self.settings.ray_address, num_cpus=self.settings.num_cpus, project_root=str(self.config.root))
         self.scheduler = ensure_scheduler(self.settings.database_url, self.settings.scheduler)
-        self.engine = Engine(self.store, RayControl())
+        self.engine = Engine(self.store, RayControl(), public_url=self.url)
         self.app = create_app(self.engine)
         self._serve()
         if self.settings.reload:
