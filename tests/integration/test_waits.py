@@ -93,3 +93,14 @@ def test_a_waiting_run_can_be_canceled_and_does_not_resume(sdk: Any, records: An
     time.sleep(3)
     assert sdk.runs.retrieve(handle.id).status == "CANCELED"
     assert _events(records, "after-wait") == 0
+
+
+def test_the_onboarding_flow_of_the_brief_runs_end_to_end(sdk: Any, records: Any) -> None:
+    started = time.monotonic()
+    run = sdk.tasks.trigger("onboarding", {"record": records.path, "email": "ada@example.com", "seconds": 1.5}).wait(timeout=90)
+    assert run.status == "COMPLETED"
+    assert run.output["welcome"] == {"welcome": "ada@example.com"} and run.output["offer"] == "offer"
+    assert run.finished_at >= datetime.fromisoformat(run.output["offer_at"])
+    assert time.monotonic() - started >= 3.0  # both waits were waited
+    assert (_steps(records, "tips"), _steps(records, "offer")) == (1, 1)
+    assert len(run.related_runs.children) == 1

@@ -55,3 +55,20 @@ def quick_in_a_single_lane(payload: dict) -> str:
 def wait_until(payload: dict) -> str:
     wait.until(datetime.fromisoformat(payload["when"]), throw_if_in_the_past=payload.get("strict", False))
     return "reached"
+
+
+@task(id="onboarding")
+def onboarding(payload: dict) -> dict:
+    """The brief's onboarding flow with seconds for days: welcome (and wait for it), wait, tips, wait until a date, offer."""
+    from datetime import UTC, timedelta
+
+    from tasks.basic import echo
+
+    path = payload["record"]
+    welcome = echo.trigger_and_wait({"welcome": payload["email"]}).unwrap()
+    wait.for_(seconds=payload["seconds"])
+    tips = step.run("tips", _noted, path, "tips")
+    offer_at = step.run("offer-at", lambda: (datetime.now(UTC) + timedelta(seconds=payload["seconds"])).isoformat())
+    wait.until(datetime.fromisoformat(offer_at))
+    offer = step.run("offer", _noted, path, "offer")
+    return {"welcome": welcome, "tips": tips, "offer": offer, "offer_at": offer_at}
