@@ -25,7 +25,7 @@ from tether.runtime.catalog import Catalog
 from tether.runtime.environments import Env
 from tether.runtime.ids import batch_id as new_batch_id
 from tether.runtime.run_filters import parse_list_params
-from tether.runtime.states import RunStatus
+from tether.runtime.states import TERMINAL, RunStatus
 from tether.runtime.store.database import Store
 from tether.runtime.store.tables import BatchRow
 
@@ -245,8 +245,9 @@ class Engine(_Tokens):
     def cancel_run(self, env: Env, run_id: str) -> dict[str, Any]:
         with self.store.write() as conn:
             before, was_active = lifecycle.cancel(conn, env.id, run_id)
-        if was_active:
-            self.control.stop_run(run_id, "CANCELED")
+            executing_below = lifecycle.cancel_descendants(conn, run_id) if before not in TERMINAL else []
+        for stopped in ([run_id] if was_active else []) + executing_below:
+            self.control.stop_run(stopped, "CANCELED")
         return {"id": run_id}
 
     def replay_run(self, env: Env, run_id: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

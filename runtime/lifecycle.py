@@ -18,7 +18,7 @@ from tether._wire import utcnow
 from tether.retry import Retry
 from tether.runtime import runs
 from tether.runtime.ids import attempt_id
-from tether.runtime.states import ACTIVE, RunStatus
+from tether.runtime.states import ACTIVE, TERMINAL, RunStatus
 
 _r = runs.runs_table.c
 _a = runs.attempts_table.c
@@ -188,6 +188,25 @@ def cancel(conn: Connection, environment_id: str, run_id: str) -> tuple[str, boo
     if moved and row.attempt_count:
         _close_attempt(conn, run_id, row.attempt_count, "CANCELED", None)
     return row.status, bool(moved) and row.status in (S.DEQUEUED, S.EXECUTING)
+
+
+def cancel_descendants(conn: Connection, run_id: str) -> list[str]:
+    """Cancel every unfinished run below this one (children, their children...); return those that
+    were executing, to be stopped."""
+    active: list[str] = []
+    parents = [run_id]
+    while parents:
+        children = list(conn.execute(select(_r.id, _r.status, _r.attempt_count).where(_r.parent_run_id.in_(parents))))
+        for child in children:
+            if child.status in TERMINAL:
+                continue
+            if runs.transition(conn, child.id, S.CANCELED, error=error_record(f"Its parent run {run_id} was canceled", "CanceledError")):
+                if child.attempt_count:
+                    _close_attempt(conn, child.id, child.attempt_count, "CANCELED", None)
+                if child.status in (S.DEQUEUED, S.EXECUTING):
+                    active.append(child.id)
+        parents = [child.id for child in children]
+    return active
 
 
 def promote_delayed(conn: Connection, now: datetime) -> list[str]:

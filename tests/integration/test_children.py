@@ -44,3 +44,19 @@ def test_an_async_parent_waits_for_its_child(sdk: Any) -> None:
 def test_outside_a_run_trigger_and_wait_blocks_until_the_run_ends(sdk: Any) -> None:
     result = sdk.tasks.trigger_and_wait("echo", {"plain": True})
     assert result.ok and result.unwrap() == {"plain": True}
+
+
+def test_cancelling_a_waiting_parent_cancels_and_stops_its_child(sdk: Any, records: Any) -> None:
+    from conftest import eventually
+
+    parent = sdk.tasks.trigger("parent-of-a-slow-child", {"record": records.path})
+    eventually(lambda: _events(records, "start") == 1, timeout=30)  # the child is executing
+    eventually(lambda: sdk.runs.retrieve(parent.id).status == "WAITING", timeout=30)
+    child_id = sdk.runs.retrieve(parent.id).related_runs.children[0].id
+    assert sdk.runs.cancel(parent.id).status == "CANCELED"
+    child = eventually(lambda: c if (c := sdk.runs.retrieve(child_id)).status == "CANCELED" else None, timeout=10)
+    assert "parent run" in child.error.message
+    import time
+
+    time.sleep(1.0)
+    assert _events(records, "end") == 0  # the child's process was stopped

@@ -58,3 +58,8 @@ def parent_of_a_failing_child(payload: dict) -> dict:
 async def async_parent(payload: dict) -> dict:
     result = await echo.trigger_and_wait_async({"hello": "child"})
     return {"child_output": result.unwrap()}
+
+
+@task(id="parent-of-a-slow-child")
+def parent_of_a_slow_child(payload: dict) -> object:
+    return tasks.trigger_and_wait("sleep", {"record": payload["record"], "seconds": 30}).output
