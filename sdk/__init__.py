@@ -10,7 +10,7 @@
     print(handle.wait().output)
 """
 
-from tether import queues, runs, tasks
+from tether import idempotency_keys, queues, runs, tasks
 from tether.client import AsyncClient, Client, configure
 from tether.config import ProjectConfig, load_config
 from tether.errors import (
@@ -80,6 +80,7 @@ __all__ = [
     "WaitTimeoutError",
     "configure",
     "current_run",
+    "idempotency_keys",
     "load_config",
     "logger",
     "queue",

@@ -104,3 +104,11 @@ def test_the_onboarding_flow_of_the_brief_runs_end_to_end(sdk: Any, records: Any
     assert time.monotonic() - started >= 3.0  # both waits were waited
     assert (_steps(records, "tips"), _steps(records, "offer")) == (1, 1)
     assert len(run.related_runs.children) == 1
+
+
+def test_waits_in_parallel_in_an_async_task(sdk: Any) -> None:
+    started = time.monotonic()
+    run = sdk.tasks.trigger("parallel-waits", {"seconds": 2}).wait(timeout=90)
+    assert run.status == "COMPLETED" and run.output == {"a": {"a": 1}, "b": {"b": 2}}
+    assert time.monotonic() - started >= 2.0
+    assert len(run.related_runs.children) == 2  # each child triggered once, across the resumes

@@ -43,6 +43,7 @@ EXPORTED = [
     "WaitTimeoutError",
     "configure",
     "current_run",
+    "idempotency_keys",
     "load_config",
     "logger",
     "queue",

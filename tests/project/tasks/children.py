@@ -63,3 +63,14 @@ async def async_parent(payload: dict) -> dict:
 @task(id="parent-of-a-slow-child")
 def parent_of_a_slow_child(payload: dict) -> object:
     return tasks.trigger_and_wait("sleep", {"record": payload["record"], "seconds": 30}).output
+
+
+@task(id="retried-parent-with-a-keyed-child", retry=Retry(max_attempts=2, min_timeout=0.05, max_timeout=0.1))
+def retried_parent_with_a_keyed_child(payload: dict) -> dict:
+    from tether import idempotency_keys
+
+    handle = echo.trigger({"once": True}, idempotency_key=idempotency_keys.create("the-child"))
+    ctx = current_run()
+    if ctx and ctx.attempt == 1:
+        raise RuntimeError("fail after triggering, so the retry triggers again")
+    return {"child": handle.id, "cached": handle.is_cached}

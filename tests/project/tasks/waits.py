@@ -72,3 +72,16 @@ def onboarding(payload: dict) -> dict:
     wait.until(datetime.fromisoformat(offer_at))
     offer = step.run("offer", _noted, path, "offer")
     return {"welcome": welcome, "tips": tips, "offer": offer, "offer_at": offer_at}
+
+
+@task(id="parallel-waits")
+async def parallel_waits(payload: dict) -> dict:
+    """Two children and a wait at once; the run resumes when all three are done."""
+    import asyncio
+
+    from tasks.basic import echo
+
+    a, b, _ = await asyncio.gather(
+        echo.trigger_and_wait_async({"a": 1}), echo.trigger_and_wait_async({"b": 2}), wait.for_async(seconds=payload["seconds"])
+    )
+    return {"a": a.unwrap(), "b": b.unwrap()}
