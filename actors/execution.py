@@ -150,15 +150,18 @@ class AttemptRunner:
 
     def _attempt(self, row: Any, attempt: int, token: str, task: Task, spec: TaskSpec, ctx: RunContext) -> Outcome:
         payload = row.payload
+        journal = RunJournal(self.store, row.id, attempt, self.config.checkpoint_waits_over)
         try:
             self._init_once(task)
             payload = parse_payload(task.payload_type, row.payload)
-            for hook in self._hooks(task, "on_start"):
+            # An attempt that carries on after a checkpoint hears on_resume instead of on_start.
+            hooks = self._hooks(task, "on_start") + self._hooks(task, "on_resume")
+            first = "on_start" if not hooks or not journal.resumed() else "on_resume"
+            for hook in self._hooks(task, first):
                 call_hook(hook, self.loop, payload=payload, ctx=ctx)
         except Exception as exc:
             return self._finish_failure(row, attempt, token, task, spec, exc, payload=payload, ctx=ctx)
         max_duration = row.max_duration or spec.max_duration
-        journal = RunJournal(self.store, row.id, attempt, self.config.checkpoint_waits_over)
         future = self._start_body(task, payload, ctx, journal)
         try:
             output = future.result(timeout=max_duration)
@@ -168,7 +171,7 @@ class AttemptRunner:
         except WaitSuspended as pause:
             if journal.violation is not None:
                 return self._finish_failure(row, attempt, token, task, spec, journal.violation, payload=payload, ctx=ctx)
-            return self._suspend(row, attempt, token, pause)
+            return self._suspend(row, attempt, token, pause, task, payload, ctx)
         except BaseException as exc:  # noqa: BLE001 - every failure of user code is an outcome
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
@@ -193,7 +196,7 @@ class AttemptRunner:
         context.run(_enter_run, ctx, journal)
         return self._executor.submit(context.run, task.fn, payload)
 
-    def _suspend(self, row: Any, attempt: int, token: str, pause: WaitSuspended) -> Outcome:
+    def _suspend(self, row: Any, attempt: int, token: str, pause: WaitSuspended, task: Task, payload: Any, ctx: RunContext) -> Outcome:
         """Checkpoint the run: WAITING until the wait's deadline or its child's end; this process is free for other runs."""
         with self.store.write() as conn:
             waitpoint = waits.suspend(conn, row, attempt, token, until=pause.until, child=pause.child, waitpoint=pause.token)
@@ -201,6 +204,8 @@ class AttemptRunner:
             return Outcome(None)  # canceled or recovered meanwhile
         what = f"until {iso(pause.until)}" if pause.until else f"for run {pause.child}" if pause.child else f"for token {pause.token}"
         self.sink.add("INFO", f"waiting {what}: the run is checkpointed and resumes then")
+        wait = {"until": iso(pause.until)} if pause.until else {"run_id": pause.child} if pause.child else {"token_id": pause.token}
+        self._safe_hooks(task, "on_wait", payload=payload, ctx=ctx, wait=wait)
         return Outcome(S.WAITING)
 
     def _finish_timeout(self, row: Any, attempt: int, token: str, task: Task, max_duration: float, payload: Any, ctx: RunContext) -> Outcome:

@@ -30,11 +30,12 @@ class Entry:
     kind: str
     name: str
     output: Any
+    attempt: int = 0
 
 
 def load(conn: Connection, run_id: str) -> dict[int, Entry]:
-    rows = conn.execute(select(_j.slot, _j.kind, _j.name, _j.output).where(_j.run_id == run_id))
-    return {row.slot: Entry(row.slot, row.kind, row.name, row.output) for row in rows}
+    rows = conn.execute(select(_j.slot, _j.kind, _j.name, _j.output, _j.attempt).where(_j.run_id == run_id))
+    return {row.slot: Entry(row.slot, row.kind, row.name, row.output, row.attempt) for row in rows}
 
 
 class RunJournal:
@@ -53,14 +54,23 @@ class RunJournal:
     def __repr__(self) -> str:
         return f"RunJournal(run={self.run_id} next_slot={self._next} recorded={len(self._entries or {})})"
 
-    def take(self, kind: str, name: str) -> tuple[int, Entry | None]:
-        """The next slot, and what it recorded; raises NonDeterminismError if that was another call."""
+    def _loaded(self) -> dict[int, Entry]:
         with self._lock:
             if self._entries is None:
                 with self.store.read() as conn:
                     self._entries = load(conn, self.run_id)
+            return self._entries
+
+    def resumed(self) -> bool:
+        """Whether this attempt executed before: the run was checkpointed and now carries on."""
+        return any(entry.attempt == self.attempt for entry in self._loaded().values())
+
+    def take(self, kind: str, name: str) -> tuple[int, Entry | None]:
+        """The next slot, and what it recorded; raises NonDeterminismError if that was another call."""
+        entries = self._loaded()
+        with self._lock:
             slot, self._next = self._next, self._next + 1
-        entry = self._entries.get(slot)
+        entry = entries.get(slot)
         if entry is not None and (entry.kind, entry.name) != (kind, name):
             # Kept on the journal too, so a user's `except Exception` cannot hide it: the run fails anyway.
             self.violation = NonDeterminismError(
@@ -85,5 +95,5 @@ class RunJournal:
             output = existing.output
         with self._lock:
             if self._entries is not None:
-                self._entries[slot] = Entry(slot, kind, name, output)
+                self._entries[slot] = Entry(slot, kind, name, output, self.attempt)
         return output

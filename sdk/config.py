@@ -45,6 +45,8 @@ class HooksConfig(BaseModel):
     on_start: str | None = None
     on_success: str | None = None
     on_failure: str | None = None
+    on_wait: str | None = None
+    on_resume: str | None = None
 
 
 class ProjectConfig(BaseModel):

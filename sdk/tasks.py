@@ -31,16 +31,19 @@ Duration = str | float | timedelta
 
 @dataclass(frozen=True)
 class Hooks:
-    """Lifecycle hooks. `init` runs once per RunActor process; the others once per attempt.
+    """Lifecycle hooks. `init` runs once per run process; the others once per attempt.
 
     `on_failure(payload, error, ctx)` also fires for TIMED_OUT, CRASHED and CANCELED runs,
-    with `ctx.reason` naming the status.
+    with `ctx.reason` naming the status. `on_wait(payload, ctx, wait)` fires when the run is
+    checkpointed (`wait` says for what), `on_resume(payload, ctx)` when it carries on after.
     """
 
     init: Hook | None = None
     on_start: Hook | None = None
     on_success: Hook | None = None
     on_failure: Hook | None = None
+    on_wait: Hook | None = None
+    on_resume: Hook | None = None
 
 
 @dataclass
@@ -131,6 +134,8 @@ def task(
     on_start: Hook | None = None,
     on_success: Hook | None = None,
     on_failure: Hook | None = None,
+    on_wait: Hook | None = None,
+    on_resume: Hook | None = None,
     max_runs_per_actor: int = 50,
 ) -> Callable[[Callable[..., Any]], Task[Any, Any]]:
     """Register a function as a task.
@@ -164,7 +169,7 @@ def task(
             retry=retry,
             machine=resolve_machine(machine),
             max_duration=max_duration,
-            hooks=Hooks(init=init, on_start=on_start, on_success=on_success, on_failure=on_failure),
+            hooks=Hooks(init=init, on_start=on_start, on_success=on_success, on_failure=on_failure, on_wait=on_wait, on_resume=on_resume),
             max_runs_per_actor=max_runs_per_actor,
             payload_type=_payload_type(fn),
         )

@@ -112,3 +112,12 @@ def test_waits_in_parallel_in_an_async_task(sdk: Any) -> None:
     assert run.status == "COMPLETED" and run.output == {"a": {"a": 1}, "b": {"b": 2}}
     assert time.monotonic() - started >= 2.0
     assert len(run.related_runs.children) == 2  # each child triggered once, across the resumes
+
+
+def test_on_wait_and_on_resume_fire_around_a_checkpoint(sdk: Any, records: Any) -> None:
+    run = sdk.tasks.trigger("waits-with-hooks", {"record": records.path}).wait(timeout=60)
+    assert run.status == "COMPLETED"
+    hooks = [line["hook"] for line in records.read() if "hook" in line and line["hook"] != "global_on_failure"]
+    assert hooks == ["on_start", "on_wait", "on_resume"]
+    waited = next(line["wait"] for line in records.read() if line.get("hook") == "on_wait")
+    assert "until" in waited

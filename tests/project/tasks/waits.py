@@ -85,3 +85,16 @@ async def parallel_waits(payload: dict) -> dict:
         echo.trigger_and_wait_async({"a": 1}), echo.trigger_and_wait_async({"b": 2}), wait.for_async(seconds=payload["seconds"])
     )
     return {"a": a.unwrap(), "b": b.unwrap()}
+
+
+def _hook(name: str):  # noqa: ANN202
+    def hook(payload: dict, ctx: object, **rest: object) -> None:
+        record(payload["record"], hook=name, **({"wait": rest["wait"]} if "wait" in rest else {}))
+
+    return hook
+
+
+@task(id="waits-with-hooks", on_start=_hook("on_start"), on_wait=_hook("on_wait"), on_resume=_hook("on_resume"))
+def waits_with_hooks(payload: dict) -> str:
+    wait.for_(seconds=2)
+    return "done"
