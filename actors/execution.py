@@ -199,12 +199,12 @@ class AttemptRunner:
     def _suspend(self, row: Any, attempt: int, token: str, pause: WaitSuspended, task: Task, payload: Any, ctx: RunContext) -> Outcome:
         """Checkpoint the run: WAITING until the wait's deadline or its child's end; this process is free for other runs."""
         with self.store.write() as conn:
-            waitpoint = waits.suspend(conn, row, attempt, token, until=pause.until, child=pause.child, waitpoint=pause.token)
+            waitpoint = waits.suspend(conn, row, attempt, token, until=pause.until, children=pause.children, waitpoint=pause.token)
         if waitpoint is None:
             return Outcome(None)  # canceled or recovered meanwhile
-        what = f"until {iso(pause.until)}" if pause.until else f"for run {pause.child}" if pause.child else f"for token {pause.token}"
+        what = f"until {iso(pause.until)}" if pause.until else f"for runs {', '.join(pause.children)}" if pause.children else f"for token {pause.token}"
         self.sink.add("INFO", f"waiting {what}: the run is checkpointed and resumes then")
-        wait = {"until": iso(pause.until)} if pause.until else {"run_id": pause.child} if pause.child else {"token_id": pause.token}
+        wait = {"until": iso(pause.until)} if pause.until else {"run_ids": pause.children} if pause.children else {"token_id": pause.token}
         self._safe_hooks(task, "on_wait", payload=payload, ctx=ctx, wait=wait)
         return Outcome(S.WAITING)
 

@@ -400,8 +400,9 @@ class EngineBackend:
         op = call.op
         if op in ("trigger", "batch_trigger"):
             args["lineage"] = self.lineage
-        elif op == "trigger_and_wait":
-            op, args["lineage"] = "trigger", dataclasses.replace(self.lineage, trigger_function="triggerAndWait")
+        elif op in ("trigger_and_wait", "batch_trigger_and_wait"):
+            op = "trigger" if op == "trigger_and_wait" else "batch_trigger"
+            args["lineage"] = dataclasses.replace(self.lineage, trigger_function="triggerAndWait" if op == "trigger" else "batchTriggerAndWait")
         return getattr(self.engine, op)(self.env, **args)
 
     async def acall(self, call: Call) -> Any:

@@ -38,27 +38,39 @@ def create(conn: Connection, environment_id: str, kind: str, **values: Any) -> s
 
 
 def suspend(
-    conn: Connection, run: Any, attempt: int, token: str, *, until: datetime | None = None, child: str | None = None, waitpoint: str | None = None
-) -> str | None:
-    """EXECUTING → WAITING for the dispatch holding `token`, blocked by a waitpoint: a new one for a
-    moment (`until`) or a child run (`child`), or an existing token (`waitpoint`). Returns its id."""
+    conn: Connection,
+    run: Any,
+    attempt: int,
+    token: str,
+    *,
+    until: datetime | None = None,
+    children: Sequence[str] = (),
+    waitpoint: str | None = None,
+) -> list[str] | None:
+    """EXECUTING → WAITING for the dispatch holding `token`, blocked by waitpoints: a new one for a
+    moment (`until`) or for each child run (`children`), or an existing token (`waitpoint`).
+    Returns their ids (None if the run was no longer this dispatch's to suspend)."""
     moved = runs.transition(
         conn, run.id, S.WAITING, where=[_r.attempt_count == attempt, _r.dispatch_token == token], dispatch_token=None, lease_expires_at=None
     )
     if not moved:
         return None
     conn.execute(update(runs.attempts_table).where(_a.run_id == run.id, _a.number == attempt, _a.status == "EXECUTING").values(status="WAITING"))
-    if waitpoint is None:
-        kind = "DATETIME" if child is None else "RUN"
-        waitpoint = create(conn, run.environment_id, kind, complete_after=until, awaited_run_id=child)
-    conn.execute(insert(_links).values(run_id=run.id, waitpoint_id=waitpoint, created_at=utcnow()))
-    # Locked, so that a completion racing this suspension either sees the link or is seen here.
-    state = conn.execute(select(_w.status, _w.kind, _w.awaited_run_id).where(_w.id == waitpoint).with_for_update()).one()
-    if state.status != WAITING:
-        _release(conn, [waitpoint], utcnow())  # it completed before the run got here
-    elif state.kind == "RUN" and conn.execute(select(_r.status).where(_r.id == state.awaited_run_id)).scalar() in TERMINAL:
-        complete(conn, [waitpoint], COMPLETED)  # the child ended while its parent was checkpointing
-    return waitpoint
+    if waitpoint is not None:
+        blockers = [waitpoint]
+    elif children:
+        blockers = [create(conn, run.environment_id, "RUN", awaited_run_id=child) for child in children]
+    else:
+        blockers = [create(conn, run.environment_id, "DATETIME", complete_after=until)]
+    now = utcnow()
+    conn.execute(insert(_links), [{"run_id": run.id, "waitpoint_id": w, "created_at": now} for w in blockers])
+    # Locked, so that a completion racing this suspension either sees the links or is seen here.
+    states = list(conn.execute(select(_w.id, _w.status, _w.kind, _w.awaited_run_id).where(_w.id.in_(blockers)).with_for_update()))
+    ended = {r[0] for r in conn.execute(select(_r.id).where(_r.id.in_(list(children)), _r.status.in_([s.value for s in TERMINAL])))}
+    complete(conn, [s.id for s in states if s.status == WAITING and s.kind == "RUN" and s.awaited_run_id in ended], COMPLETED)
+    if any(s.status != WAITING for s in states):
+        _release(conn, blockers, now)  # a token completed before the run got here
+    return blockers
 
 
 def complete(conn: Connection, waitpoint_ids: Sequence[str], status: str, output: Any = None, *, is_error: bool = False) -> list[str]:

@@ -44,6 +44,12 @@ def batch_trigger(request: BatchTriggerRequest) -> Call:
     return Call("batch_trigger", "POST", "/api/v2/tasks/batch", {"request": request}, body)
 
 
+def batch_trigger_and_wait(request: BatchTriggerRequest) -> Call:
+    """A batch from inside a run whose caller waits for every item (only the engine backend serves it)."""
+    body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Call("batch_trigger_and_wait", "POST", "/api/v2/tasks/batch", {"request": request}, body)
+
+
 def retrieve_run(run_id: str) -> Call:
     return Call("retrieve_run", "GET", f"/api/v3/runs/{_q(run_id)}", {"run_id": run_id})
 

@@ -25,7 +25,7 @@ from tether.client import asend, send
 from tether.context import current_run
 from tether.errors import RunFailedError
 from tether.models import Run, RunError
-from tether.options import TriggerRequest
+from tether.options import BatchTriggerRequest, TriggerRequest
 from tether.steps import Journal, current_journal
 from tether.waits import WaitSuspended
 
@@ -55,12 +55,12 @@ class TaskRunResult(Generic[T]):
         return cls(run.is_success, run.id, run.task_identifier, run.output, run.error)
 
 
-def _child_request(journal: Journal, slot: int, request: TriggerRequest) -> TriggerRequest:
+def _child_request(journal: Journal, slot: int, request: Any, index: int | None = None) -> Any:
     """Lock the child to the parent's version, and key it by the parent's slot so it is made once."""
     ctx = current_run()
     changes: dict[str, Any] = {}
     if request.options.idempotency_key is None:
-        changes["idempotency_key"] = f"{journal.run_id}:{slot}"
+        changes["idempotency_key"] = f"{journal.run_id}:{slot}" + ("" if index is None else f":{index}")
     if request.options.lock_to_version is None and ctx is not None and ctx.version:
         changes["lock_to_version"] = ctx.version
     return request.model_copy(update={"options": request.options.model_copy(update=changes)})
@@ -98,6 +98,54 @@ async def trigger_and_wait_async(task_id: str, request: TriggerRequest) -> TaskR
     if not run.is_completed:
         raise WaitSuspended(child=child)
     return TaskRunResult.of(run)
+
+
+def _batch_request(journal: Journal, slot: int, request: BatchTriggerRequest) -> BatchTriggerRequest:
+    items = [item.model_copy(update={"options": _child_request(journal, slot, item, index).options}) for index, item in enumerate(request.items)]
+    return request.model_copy(update={"items": items})
+
+
+def _results(ids: list[str], runs_now: list[Run[Any]]) -> list[TaskRunResult[Any]]:
+    by_id = {run.id: run for run in runs_now}
+    return [TaskRunResult.of(by_id[i]) for i in ids]
+
+
+def batch_trigger_and_wait(request: BatchTriggerRequest) -> list[TaskRunResult[Any]]:
+    journal = current_journal()
+    if journal is None:
+        created = send(_calls.batch_trigger(request))
+        return [TaskRunResult.of(_wait_outside(r["id"])) for r in created["runs"]]
+    slot, recorded = journal.take("batch", "trigger_and_wait")
+    if recorded is not None:
+        ids = list(recorded.output["ids"])
+    else:
+        created = send(_calls.batch_trigger_and_wait(_batch_request(journal, slot, request)))
+        ids = [r["id"] for r in created["runs"]]
+        journal.record(slot, "batch", "trigger_and_wait", {"ids": ids})
+    now = [Run.model_validate(send(_calls.retrieve_run(i))) for i in ids]
+    unfinished = [run.id for run in now if not run.is_completed]
+    if unfinished:
+        raise WaitSuspended(children=unfinished)
+    return _results(ids, now)
+
+
+async def batch_trigger_and_wait_async(request: BatchTriggerRequest) -> list[TaskRunResult[Any]]:
+    journal = current_journal()
+    if journal is None:
+        created = await asend(_calls.batch_trigger(request))
+        return [TaskRunResult.of(await asyncio.to_thread(_wait_outside, r["id"])) for r in created["runs"]]
+    slot, recorded = journal.take("batch", "trigger_and_wait")
+    if recorded is not None:
+        ids = list(recorded.output["ids"])
+    else:
+        created = await asend(_calls.batch_trigger_and_wait(_batch_request(journal, slot, request)))
+        ids = [r["id"] for r in created["runs"]]
+        await asyncio.to_thread(journal.record, slot, "batch", "trigger_and_wait", {"ids": ids})
+    now = [Run.model_validate(await asend(_calls.retrieve_run(i))) for i in ids]
+    unfinished = [run.id for run in now if not run.is_completed]
+    if unfinished:
+        raise WaitSuspended(children=unfinished)
+    return _results(ids, now)
 
 
 def _wait_outside(run_id: str) -> Run[Any]:

@@ -100,6 +100,16 @@ class Task(Generic[PayloadT, OutputT]):
     async def trigger_and_wait_async(self, payload: PayloadT, **options: Any) -> TaskRunResult[OutputT]:
         return await children.trigger_and_wait_async(self.id, _request(payload, options, self.payload_type))
 
+    def batch_trigger_and_wait(self, items: Iterable[PayloadT | dict[str, Any]]) -> list[TaskRunResult[OutputT]]:
+        """Trigger up to 1,000 runs of this task and wait for all of them; results in item order.
+
+        Items as for `batch_trigger`. Inside a run the caller is checkpointed until the last one ends.
+        """
+        return children.batch_trigger_and_wait(_batch_request(self.id, items, self.payload_type))
+
+    async def batch_trigger_and_wait_async(self, items: Iterable[PayloadT | dict[str, Any]]) -> list[TaskRunResult[OutputT]]:
+        return await children.batch_trigger_and_wait_async(_batch_request(self.id, items, self.payload_type))
+
     def batch_trigger(self, items: Iterable[PayloadT | dict[str, Any]]) -> BatchResult:
         """Trigger up to 1,000 runs of this task in one request.
 
@@ -269,6 +279,15 @@ def trigger_and_wait(task_id: str, payload: Any = None, **options: Any) -> TaskR
 
 async def trigger_and_wait_async(task_id: str, payload: Any = None, **options: Any) -> TaskRunResult[Any]:
     return await children.trigger_and_wait_async(task_id, _request(payload, options, _local_type(task_id)))
+
+
+def batch_trigger_and_wait(items: Iterable[dict[str, Any]]) -> list[TaskRunResult[Any]]:
+    """Items are `{"task": "id", "payload": ..., "options": {...}}`; waits for all, results in item order."""
+    return children.batch_trigger_and_wait(_batch_request("", items, None))
+
+
+async def batch_trigger_and_wait_async(items: Iterable[dict[str, Any]]) -> list[TaskRunResult[Any]]:
+    return await children.batch_trigger_and_wait_async(_batch_request("", items, None))
 
 
 def batch_trigger(items: Iterable[dict[str, Any]]) -> BatchResult:

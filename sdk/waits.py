@@ -35,14 +35,14 @@ from tether.steps import Journal, current_journal
 
 
 class WaitSuspended(BaseException):
-    """Raised inside a run to checkpoint it until `until`, the run `child` ends, or the `token` is
-    completed; the executor catches it. A BaseException so that a task's `except Exception:` cannot swallow it.
+    """Raised inside a run to checkpoint it until `until`, the run `child` (or every one of
+    `children`) ends, or the `token` is completed; the executor catches it. A BaseException so that a task's `except Exception:` cannot swallow it.
     """
 
-    def __init__(self, until: datetime | None = None, child: str | None = None, token: str | None = None) -> None:
-        super().__init__(f"waiting until {iso(until)}" if until else f"waiting for {child or token}")
+    def __init__(self, until: datetime | None = None, child: str | None = None, token: str | None = None, children: list[str] | None = None) -> None:
+        super().__init__(f"waiting until {iso(until)}" if until else f"waiting for {child or token or children}")
         self.until = until
-        self.child = child
+        self.children = [child] if child else list(children or [])
         self.token = token
 
 

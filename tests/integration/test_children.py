@@ -67,3 +67,20 @@ def test_a_run_scoped_idempotency_key_keeps_a_retried_parent_from_triggering_twi
     assert run.status == "COMPLETED" and run.attempt_count == 2
     assert run.output["cached"] is True
     assert [c.id for c in run.related_runs.children] == [run.output["child"]]
+
+
+def test_batch_trigger_and_wait_returns_every_result_in_item_order(sdk: Any) -> None:
+    run = sdk.tasks.trigger("fan-out-and-in", {"n": 3}).wait(timeout=90)
+    assert run.status == "COMPLETED"
+    assert run.output == {"outputs": [{"i": 0}, {"i": 1}, {"i": 2}], "failed": ["always-fails"]}
+    assert len(run.related_runs.children) == 4
+
+
+def test_a_parent_crashing_after_its_batch_does_not_trigger_it_again(sdk: Any) -> None:
+    run = sdk.tasks.trigger("fan-out-and-in", {"n": 2, "crash": True}).wait(timeout=90)
+    assert run.status == "COMPLETED" and [a.status for a in run.attempts] == ["CRASHED", "COMPLETED"]
+    assert len(run.related_runs.children) == 3
+
+
+def test_an_async_task_waits_for_a_batch(sdk: Any) -> None:
+    assert sdk.tasks.trigger("async-fan-out", {}).wait(timeout=60).output == [{"n": 1}, {"n": 2}]

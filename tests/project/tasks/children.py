@@ -74,3 +74,21 @@ def retried_parent_with_a_keyed_child(payload: dict) -> dict:
     if ctx and ctx.attempt == 1:
         raise RuntimeError("fail after triggering, so the retry triggers again")
     return {"child": handle.id, "cached": handle.is_cached}
+
+
+@task(id="fan-out-and-in", retry=Retry(max_attempts=2, min_timeout=0.05, max_timeout=0.1))
+def fan_out_and_in(payload: dict) -> dict:
+    """Waits for a batch of children (one fails); a crash after the batch must not trigger it again."""
+    results = tasks.batch_trigger_and_wait(
+        [{"task": "echo", "payload": {"i": i}} for i in range(payload["n"])] + [{"task": "always-fails", "payload": {}}]
+    )
+    ctx = current_run()
+    if payload.get("crash") and ctx and ctx.attempt == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return {"outputs": [r.output for r in results if r.ok], "failed": [r.task_identifier for r in results if not r.ok]}
+
+
+@task(id="async-fan-out")
+async def async_fan_out(payload: dict) -> list:
+    results = await echo.batch_trigger_and_wait_async([{"n": 1}, {"n": 2}])
+    return [r.unwrap() for r in results]
