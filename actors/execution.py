@@ -13,7 +13,6 @@ import contextvars
 import inspect
 import logging
 import threading
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,6 +98,12 @@ class AttemptRunner:
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="tether-task")
         self._initialized: set[str] = set()
         self._heartbeat = _Heartbeat(self)
+
+    def close(self) -> None:
+        """Stop the loop, the worker threads and the heartbeat (a run process simply exits instead)."""
+        self._heartbeat.stop()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- hooks ------------------------------------------------------------------------------
 
@@ -301,7 +306,11 @@ class _Heartbeat:
         self._lock = threading.Lock()
         self._run: tuple[str, str] | None = None
         self._since_lease = 0.0
+        self._stopped = threading.Event()
         threading.Thread(target=self._beat, name="tether-heartbeat", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stopped.set()
 
     def follow(self, run_id: str | None, token: str | None) -> None:
         with self._lock:
@@ -310,8 +319,7 @@ class _Heartbeat:
 
     def _beat(self) -> None:
         interval = min(0.5, self._runner.lease / 3)
-        while True:
-            time.sleep(interval)
+        while not self._stopped.wait(interval):
             with self._lock:
                 current = self._run
                 self._since_lease += interval

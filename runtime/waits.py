@@ -114,9 +114,10 @@ def _child_ended() -> Any:
     return and_(_w.kind == "RUN", exists(awaited))
 
 
-def next_deadline(conn: Connection) -> datetime | None:
-    """The soonest moment a waitpoint completes or times out."""
-    return conn.execute(select(func.min(_w.complete_after)).where(_w.status == WAITING, _w.complete_after.is_not(None))).scalar()
+def next_deadline(conn: Connection, *, tokens: bool = True) -> datetime | None:
+    """The soonest moment a waitpoint completes or (a token) times out."""
+    query = select(func.min(_w.complete_after)).where(_w.status == WAITING, _w.complete_after.is_not(None))
+    return conn.execute(query if tokens else query.where(_w.kind != "MANUAL")).scalar()
 
 
 def awaiting_runs(conn: Connection) -> int:

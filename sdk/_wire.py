@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import overload
 
 from pydantic import BaseModel, ConfigDict
@@ -19,8 +19,13 @@ class WireModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
+# How far `tether.testing`'s virtual clock is ahead of the real one; zero everywhere else.
+_clock_offset = timedelta(0)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC: the one clock the engine reads (so a test can move it)."""
+    return datetime.now(UTC) + _clock_offset
 
 
 @overload

@@ -55,15 +55,27 @@ class TaskRunResult(Generic[T]):
         return cls(run.is_success, run.id, run.task_identifier, run.output, run.error)
 
 
+def keyed(journal: Journal, slot: int, request: Any, index: int | None = None) -> Any:
+    """Key a run triggered from a run by the caller's journal slot (and item), so that a crash between
+    the trigger and its journal entry cannot make it twice; an idempotency key of the caller's wins."""
+    if request.options.idempotency_key is not None:
+        return request
+    key = f"{journal.run_id}:{slot}" + ("" if index is None else f":{index}")
+    return request.model_copy(update={"options": request.options.model_copy(update={"idempotency_key": key})})
+
+
+def keyed_batch(journal: Journal, slot: int, request: BatchTriggerRequest, *, lock: bool = False) -> BatchTriggerRequest:
+    prepare = _child_request if lock else keyed
+    return request.model_copy(update={"items": [prepare(journal, slot, item, index) for index, item in enumerate(request.items)]})
+
+
 def _child_request(journal: Journal, slot: int, request: Any, index: int | None = None) -> Any:
-    """Lock the child to the parent's version, and key it by the parent's slot so it is made once."""
+    """A child the caller waits for is keyed like any trigger from a run, and runs on the caller's version."""
     ctx = current_run()
-    changes: dict[str, Any] = {}
-    if request.options.idempotency_key is None:
-        changes["idempotency_key"] = f"{journal.run_id}:{slot}" + ("" if index is None else f":{index}")
+    request = keyed(journal, slot, request, index)
     if request.options.lock_to_version is None and ctx is not None and ctx.version:
-        changes["lock_to_version"] = ctx.version
-    return request.model_copy(update={"options": request.options.model_copy(update=changes)})
+        request = request.model_copy(update={"options": request.options.model_copy(update={"lock_to_version": ctx.version})})
+    return request
 
 
 def trigger_and_wait(task_id: str, request: TriggerRequest) -> TaskRunResult[Any]:
@@ -71,12 +83,12 @@ def trigger_and_wait(task_id: str, request: TriggerRequest) -> TaskRunResult[Any
     if journal is None:
         created = send(_calls.trigger(task_id, request))
         return TaskRunResult.of(_wait_outside(created["id"]))
-    slot, recorded = journal.take("trigger", task_id)
+    slot, recorded = journal.take("trigger_and_wait", task_id)
     if recorded is not None:
         child = recorded.output["id"]
     else:
         child = send(_calls.trigger_and_wait(task_id, _child_request(journal, slot, request)))["id"]
-        journal.record(slot, "trigger", task_id, {"id": child})
+        journal.record(slot, "trigger_and_wait", task_id, {"id": child})
     run = Run.model_validate(send(_calls.retrieve_run(child)))
     if not run.is_completed:
         raise WaitSuspended(child=child)
@@ -88,21 +100,16 @@ async def trigger_and_wait_async(task_id: str, request: TriggerRequest) -> TaskR
     if journal is None:
         created = await asend(_calls.trigger(task_id, request))
         return TaskRunResult.of(await asyncio.to_thread(_wait_outside, created["id"]))
-    slot, recorded = journal.take("trigger", task_id)
+    slot, recorded = journal.take("trigger_and_wait", task_id)
     if recorded is not None:
         child = recorded.output["id"]
     else:
         child = (await asend(_calls.trigger_and_wait(task_id, _child_request(journal, slot, request))))["id"]
-        await asyncio.to_thread(journal.record, slot, "trigger", task_id, {"id": child})
+        await asyncio.to_thread(journal.record, slot, "trigger_and_wait", task_id, {"id": child})
     run = Run.model_validate(await asend(_calls.retrieve_run(child)))
     if not run.is_completed:
         raise WaitSuspended(child=child)
     return TaskRunResult.of(run)
-
-
-def _batch_request(journal: Journal, slot: int, request: BatchTriggerRequest) -> BatchTriggerRequest:
-    items = [item.model_copy(update={"options": _child_request(journal, slot, item, index).options}) for index, item in enumerate(request.items)]
-    return request.model_copy(update={"items": items})
 
 
 def _results(ids: list[str], runs_now: list[Run[Any]]) -> list[TaskRunResult[Any]]:
@@ -119,7 +126,7 @@ def batch_trigger_and_wait(request: BatchTriggerRequest) -> list[TaskRunResult[A
     if recorded is not None:
         ids = list(recorded.output["ids"])
     else:
-        created = send(_calls.batch_trigger_and_wait(_batch_request(journal, slot, request)))
+        created = send(_calls.batch_trigger_and_wait(keyed_batch(journal, slot, request, lock=True)))
         ids = [r["id"] for r in created["runs"]]
         journal.record(slot, "batch", "trigger_and_wait", {"ids": ids})
     now = [Run.model_validate(send(_calls.retrieve_run(i))) for i in ids]
@@ -138,7 +145,7 @@ async def batch_trigger_and_wait_async(request: BatchTriggerRequest) -> list[Tas
     if recorded is not None:
         ids = list(recorded.output["ids"])
     else:
-        created = await asend(_calls.batch_trigger_and_wait(_batch_request(journal, slot, request)))
+        created = await asend(_calls.batch_trigger_and_wait(keyed_batch(journal, slot, request, lock=True)))
         ids = [r["id"] for r in created["runs"]]
         await asyncio.to_thread(journal.record, slot, "batch", "trigger_and_wait", {"ids": ids})
     now = [Run.model_validate(await asend(_calls.retrieve_run(i))) for i in ids]

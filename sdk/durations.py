@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from tether._wire import as_utc
+from tether._wire import as_utc, utcnow
 from tether.errors import ValidationError
 
 Duration = str | int | float | timedelta
@@ -43,7 +43,7 @@ def parse_duration(value: Duration, *, field: str = "duration") -> float:
 
 def resolve_instant(value: Duration | datetime, *, field: str, now: datetime | None = None) -> datetime:
     """A delay given as a duration from now, or as an absolute datetime (naive means UTC)."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     if isinstance(value, datetime):
         return as_utc(value)
     if isinstance(value, str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
@@ -20,6 +21,7 @@ from tether.models import BatchResult
 from tether.options import BatchItem, BatchTriggerRequest, TriggerRequest, build_options
 from tether.queues import Queue
 from tether.retry import Retry
+from tether.steps import current_journal
 
 PayloadT = TypeVar("PayloadT")
 OutputT = TypeVar("OutputT")
@@ -218,12 +220,27 @@ def _request(payload: Any, options: dict[str, Any], payload_type: Any) -> Trigge
 
 def _trigger(task_id: str, payload: Any, options: dict[str, Any], payload_type: Any = None) -> RunHandle[Any]:
     request = _request(payload, options, payload_type)
-    return RunHandle.from_trigger(send(_calls.trigger(task_id, request)), task_id)
+    journal = current_journal()
+    if journal is None:
+        return RunHandle.from_trigger(send(_calls.trigger(task_id, request)), task_id)
+    # Inside a run a trigger is a durable call: a re-execution gets the same run back, not a second one.
+    slot, recorded = journal.take("trigger", task_id)
+    if recorded is not None:
+        return RunHandle.from_trigger(recorded.output, task_id)
+    body = send(_calls.trigger(task_id, children.keyed(journal, slot, request)))
+    return RunHandle.from_trigger(journal.record(slot, "trigger", task_id, body), task_id)
 
 
 async def _atrigger(task_id: str, payload: Any, options: dict[str, Any], payload_type: Any = None) -> RunHandle[Any]:
     request = _request(payload, options, payload_type)
-    return RunHandle.from_trigger(await asend(_calls.trigger(task_id, request)), task_id)
+    journal = current_journal()
+    if journal is None:
+        return RunHandle.from_trigger(await asend(_calls.trigger(task_id, request)), task_id)
+    slot, recorded = journal.take("trigger", task_id)
+    if recorded is not None:
+        return RunHandle.from_trigger(recorded.output, task_id)
+    body = await asend(_calls.trigger(task_id, children.keyed(journal, slot, request)))
+    return RunHandle.from_trigger(await asyncio.to_thread(journal.record, slot, "trigger", task_id, body), task_id)
 
 
 def _batch_item(task_id: str, item: Any, payload_type: Any) -> BatchItem:
@@ -249,11 +266,27 @@ def _batch_request(task_id: str, items: Iterable[Any], payload_type: Any) -> Bat
 
 
 def _batch(task_id: str, items: Iterable[Any], payload_type: Any) -> BatchResult:
-    return BatchResult.model_validate(send(_calls.batch_trigger(_batch_request(task_id, items, payload_type))))
+    request = _batch_request(task_id, items, payload_type)
+    journal = current_journal()
+    if journal is None:
+        return BatchResult.model_validate(send(_calls.batch_trigger(request)))
+    slot, recorded = journal.take("batch_trigger", task_id or "*")
+    if recorded is not None:
+        return BatchResult.model_validate(recorded.output)
+    body = send(_calls.batch_trigger(children.keyed_batch(journal, slot, request)))
+    return BatchResult.model_validate(journal.record(slot, "batch_trigger", task_id or "*", body))
 
 
 async def _abatch(task_id: str, items: Iterable[Any], payload_type: Any) -> BatchResult:
-    return BatchResult.model_validate(await asend(_calls.batch_trigger(_batch_request(task_id, items, payload_type))))
+    request = _batch_request(task_id, items, payload_type)
+    journal = current_journal()
+    if journal is None:
+        return BatchResult.model_validate(await asend(_calls.batch_trigger(request)))
+    slot, recorded = journal.take("batch_trigger", task_id or "*")
+    if recorded is not None:
+        return BatchResult.model_validate(recorded.output)
+    body = await asend(_calls.batch_trigger(children.keyed_batch(journal, slot, request)))
+    return BatchResult.model_validate(await asyncio.to_thread(journal.record, slot, "batch_trigger", task_id or "*", body))
 
 
 # Triggering by id, without importing the task's code: `tasks.trigger("send-welcome-email", payload)`.
