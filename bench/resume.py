@@ -14,16 +14,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from throughput import PROJECT, _utc, free_port, percentile, postgres_database, sqlite_database  # noqa: E402
+from harness import on_each_database, running_stack  # noqa: E402
+from throughput import _utc, percentile  # noqa: E402
 
 TARGET_P50_MS = 50.0
 
@@ -119,22 +118,12 @@ class Bench:
 
 
 def measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    from tether.cli.stack import Stack, StackSettings
-    from tether.config import load_config
-
-    settings = StackSettings(database_url=url, secret_key=f"tt_dev_{uuid.uuid4().hex}", port=free_port())
-    stack = Stack(load_config(PROJECT), settings).start()
-    try:
+    with running_stack(url) as stack:
         bench = Bench(stack)
         bench.resume_latency()  # warm-up
         latencies = [bench.resume_latency() for _ in range(args.resumes)]
         many = bench.many_waiting(args.waiting) if args.waiting else {}
         return {"latencies": latencies, **many}
-    finally:
-        stack.stop(shutdown_ray=False)
-        from tether.actors.boot import stop_scheduler
-
-        stop_scheduler()
 
 
 def main() -> int:
@@ -143,21 +132,7 @@ def main() -> int:
     parser.add_argument("--resumes", type=int, default=100)
     parser.add_argument("--waiting", type=int, default=1000)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    sys.path.insert(0, str(PROJECT))
-    import ray
-
-    from tether.actors.boot import start_ray
-
-    results = []
-    try:
-        start_ray(project_root=str(PROJECT))
-        for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
-            with sqlite_database() if db == "sqlite" else postgres_database() as url:
-                results.append((db, measure(url, args)))
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
+    results = [(db, measure(url, args)) for db, url in on_each_database(args.db)]
     print(f"\ntoken completed over HTTP -> run EXECUTING again, {args.resumes} resumes; target p50 <= {TARGET_P50_MS:g} ms")
     for db, r in results:
         lat = r["latencies"]

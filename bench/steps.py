@@ -11,15 +11,14 @@ run is triggered over HTTP against the whole stack, as bench/throughput.py start
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
-import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from throughput import PROJECT, free_port, percentile, postgres_database, sqlite_database  # noqa: E402
+from harness import on_each_database, running_stack  # noqa: E402
+from throughput import percentile  # noqa: E402
 
 TARGET_P50_MS = 2.0
 
@@ -27,13 +26,9 @@ TARGET_P50_MS = 2.0
 def measure(url: str, steps: int) -> list[float]:
     import httpx
 
-    from tether.cli.stack import Stack, StackSettings
-    from tether.config import load_config
-
-    settings = StackSettings(database_url=url, secret_key=f"tt_dev_{uuid.uuid4().hex}", port=free_port())
-    stack = Stack(load_config(PROJECT), settings).start()
-    try:
-        with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {settings.secret_key}"}, timeout=60) as http:
+    with running_stack(url) as stack:
+        headers = {"Authorization": f"Bearer {stack.settings.secret_key}"}
+        with httpx.Client(base_url=stack.url, headers=headers, timeout=60) as http:
             run_id = http.post("/api/v1/tasks/many-steps/trigger", json={"payload": {"steps": steps}}).json()["id"]
             deadline = time.monotonic() + 600
             while True:
@@ -46,11 +41,6 @@ def measure(url: str, steps: int) -> list[float]:
             if run["status"] != "COMPLETED":
                 raise RuntimeError(f"run {run_id} ended {run['status']}: {run.get('error')}")
             return list(run["output"]["ms"])
-    finally:
-        stack.stop(shutdown_ray=False)
-        from tether.actors.boot import stop_scheduler
-
-        stop_scheduler()
 
 
 def main() -> int:
@@ -58,22 +48,10 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--steps", type=int, default=1000)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    sys.path.insert(0, str(PROJECT))
-    import ray
-
-    from tether.actors.boot import start_ray
-
     rows = []
-    try:
-        start_ray(project_root=str(PROJECT))
-        for db in ["sqlite", "postgres"] if args.db == "both" else [args.db]:
-            with sqlite_database() if db == "sqlite" else postgres_database() as url:
-                ms = measure(url, args.steps)
-                rows.append((db, percentile(ms, 50), percentile(ms, 95), max(ms)))
-    finally:
-        if ray.is_initialized():
-            ray.shutdown()
+    for db, url in on_each_database(args.db):
+        ms = measure(url, args.steps)
+        rows.append((db, percentile(ms, 50), percentile(ms, 95), max(ms)))
     print(f"\n{args.steps} no-op steps in one run; target p50 <= {TARGET_P50_MS:g} ms on PostgreSQL")
     print(f"{'db':<10}{'p50 ms':>8}{'p95 ms':>8}{'max ms':>8}")
     for db, p50, p95, worst in rows:
