@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ray
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tether._wire import as_utc, utcnow
+from tether._wire import utcnow
 from tether.machines import PRESETS
-from tether.runtime import lifecycle, runs, waits
+from tether.runtime import lifecycle, runs
 from tether.runtime import queues as queue_store
 from tether.runtime.catalog import Catalog, TaskSpec
-from tether.runtime.states import ACTIVE, RunStatus
+from tether.runtime.states import RunStatus
 from tether.runtime.store.database import Store
 from tether.runtime.store.tables import Environment, WorkerVersion
 
@@ -35,12 +35,11 @@ from tether.actors import backlog
 from tether.actors.fairness import Candidate, Occupancy, QueueLimits, TurnBook, choose, lane_capacity
 from tether.actors.pool import ActorKind, ActorPool, PooledActor
 from tether.actors.run_actor import RunActor
+from tether.actors.timers import CONFIG_TTL, LANES_TTL, TimersAndRecovery
 
 log = logging.getLogger("tether.scheduler")
 S = RunStatus
 _r = runs.runs_table.c
-CONFIG_TTL = 0.25  # seconds a read of queue limits and current versions is trusted
-LANES_TTL = 1.0  # seconds the list of lanes is trusted when nothing outside said the backlog grew
 MAX_LANES_PER_TICK = 200
 
 
@@ -71,7 +70,7 @@ def _lane_queue(environment_id: str, queue: str) -> str:
     return f"{environment_id}\x1f{queue}"
 
 
-class SchedulerCore:
+class SchedulerCore(TimersAndRecovery):
     """The Scheduler's logic, separate from the Ray actor shell so its counters are easy to read."""
 
     def __init__(self, database_url: str, settings: SchedulerSettings) -> None:
@@ -166,101 +165,6 @@ class SchedulerCore:
             self._fire_timers()
         self._dispatch()
 
-    # -- timers ------------------------------------------------------------------------------------------
-
-    def _fire_timers(self) -> None:
-        """Fire what is due, and note when the next timer falls. Writes only when something is due."""
-        now = utcnow()
-        with self.store.read() as conn:
-            lost = [run_id for run_id in lifecycle.lost_runs(conn, now) if run_id not in self.in_flight]
-            next_delay = as_utc(conn.execute(select(func.min(_r.delay_until)).where(_r.status == S.DELAYED)).scalar())
-            next_expiry = as_utc(
-                conn.execute(select(func.min(_r.expires_at)).where(_r.status.in_([S.QUEUED, S.DELAYED]), _r.attempt_count == 0)).scalar()
-            )
-            retry_at = as_utc(conn.execute(select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)).scalar())
-            wake_at = as_utc(waits.next_deadline(conn))
-            self._awaiting_runs = waits.awaiting_runs(conn)
-            child_ended = bool(self._awaiting_runs) and waits.any_child_ended(conn)
-        promoted: list[str] = []
-        resumed = 0
-        self._lanes_read_at = -LANES_TTL  # runs whose back-off ended are back in their lanes
-        if child_ended or any(moment is not None and moment <= now for moment in (next_delay, next_expiry, wake_at)):
-            with self.store.write() as conn:
-                promoted = lifecycle.promote_delayed(conn, now)
-                lifecycle.expire(conn, now)
-                resumed = waits.complete_due(conn, now)
-            self._next_timers = 0.0  # look again right away for the next due moment
-        else:
-            soonest = self.settings.poll_interval
-            for moment in (next_delay, next_expiry, retry_at, wake_at):
-                if moment is not None:
-                    soonest = min(soonest, max(0.0, (moment - now).total_seconds()))
-            self._next_timers = time.monotonic() + soonest
-        for run_id in lost:
-            self._recover_lost(run_id, "the run's worker stopped responding (lease expired)")
-        self._kill_overdue()
-        if promoted or resumed:
-            self._wake.set()
-
-    def _kill_overdue(self) -> None:
-        now = time.monotonic()
-        for flight in list(self.in_flight.values()):
-            if flight.stopping is not None and flight.stop_asked is not None and now - flight.stop_asked > self.settings.timeout_grace:
-                self._destroy_actor(flight.actor.handle)  # it did not stop its run process: end the whole actor
-                flight.stop_asked = None
-            if flight.stopping is None and now - flight.started > flight.max_duration + self.settings.timeout_grace:
-                error = lifecycle.error_record(
-                    f"Run exceeded its max_duration of {flight.max_duration:g}s and was stopped", "MaxDurationExceededError", code="TIMED_OUT"
-                )
-                with self.store.write() as conn:
-                    row = runs.get(conn, None, flight.run_id)
-                    lifecycle.fail(conn, flight.run_id, row.attempt_count, flight.token, error, None, final_status=S.TIMED_OUT, attempt_status="TIMED_OUT")
-                self.stop(flight.run_id, "TIMED_OUT")
-
-    # -- recovery --------------------------------------------------------------------------------------------
-
-    def _recover_orphans(self) -> None:
-        """At start: runs left DEQUEUED or EXECUTING by a previous Scheduler lost their actors with it."""
-        with self.store.read() as conn:
-            orphans = list(
-                conn.execute(select(_r.id, _r.status, _r.attempt_count, _r.dispatch_token).where(_r.status.in_([s.value for s in ACTIVE])))
-            )
-        for row in orphans:
-            with self.store.write() as conn:
-                if row.status == S.DEQUEUED:
-                    lifecycle.requeue_undispatched(conn, row.id, row.dispatch_token)
-                else:
-                    lifecycle.interrupt(conn, row.id, row.attempt_count, row.dispatch_token, "interrupted: the Scheduler restarted")
-            self.recovered += 1
-
-    def _recover_lost(self, run_id: str, reason: str) -> None:
-        """A run whose actor died: retry it per its policy, or end it CRASHED."""
-        self.recovered += 1
-        self._lanes_read_at = -LANES_TTL
-        with self.store.write() as conn:
-            current = runs.get(conn, None, run_id)
-            if current.status == S.DEQUEUED:
-                failures = self.creation_failures.get(run_id, 0) + 1
-                self.creation_failures[run_id] = failures
-                if failures < self.settings.max_creation_failures:
-                    lifecycle.requeue_undispatched(conn, run_id, current.dispatch_token)
-                    return
-                runs.transition(conn, run_id, S.SYSTEM_FAILURE, error=lifecycle.error_record(f"the run's worker could not start: {reason}", "WorkerStartError"))
-                return
-            if current.status != S.EXECUTING:
-                return
-            spec = self._spec(current.environment_id, current.version, current.task_identifier)
-            delay = None
-            if spec is not None:
-                delay = lifecycle.retry_delay(conn, current, spec.retry_policy)
-            error = lifecycle.error_record(reason, "TaskRunCrashedError", code="CRASHED")
-            outcome = lifecycle.fail(
-                conn, run_id, current.attempt_count, current.dispatch_token, error, delay, final_status=S.CRASHED, attempt_status="CRASHED"
-            )
-        self.crashed += 1
-        if outcome == S.CRASHED:
-            self._failure_hook(current, "CRASHED")
-
     # -- dispatch -----------------------------------------------------------------------------------------------
 
     def _spec(self, environment_id: str, version: str | None, task_id: str) -> TaskSpec | None:
@@ -343,29 +247,6 @@ class SchedulerCore:
             self.in_flight[cand.run_id] = flight
             self.started += 1
             asyncio.get_running_loop().create_task(self._run(flight))
-
-    def _fail_if_task_is_gone(self, cand: Candidate) -> None:
-        """A queued run whose task is not in the version it would run on (removed or renamed since it
-        was triggered) can never start: end it rather than leave it queued for ever. Current versions
-        are read again first, so a version registered a moment ago is not mistaken for a removal."""
-        self._config_read_at = -CONFIG_TTL
-        self._refresh_config()
-        with self.store.read() as conn:
-            locked = conn.execute(select(_r.lock_to_version).where(_r.id == cand.run_id)).scalar()
-        version = locked or self.current_versions.get(cand.environment_id)
-        if version is None or self.catalog.version(cand.environment_id, version) is None:
-            return
-        if self._spec(cand.environment_id, version, cand.task_identifier) is not None:
-            return  # the environment moved on to a version that has it: the next tick starts it
-        error = lifecycle.error_record(
-            f"task {cand.task_identifier!r} is not in version {version} of its environment: it was removed or renamed "
-            "after the run was triggered",
-            "TaskNotFoundError",
-            code="TASK_NOT_FOUND",
-        )
-        with self.store.write() as conn:
-            runs.transition(conn, cand.run_id, S.SYSTEM_FAILURE, where=[_r.status == S.QUEUED], error=error)
-        log.warning("run %s ended SYSTEM_FAILURE: %s", cand.run_id, error["message"])
 
     def _candidates(self, room: int, current: dict[str, str]) -> list[tuple[Candidate, str | None]]:
         """The front runs of the lanes whose turn is next, no more than could start now."""

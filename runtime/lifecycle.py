@@ -19,6 +19,7 @@ from tether.retry import Retry
 from tether.runtime import runs
 from tether.runtime.ids import attempt_id
 from tether.runtime.states import ACTIVE, TERMINAL, RunStatus
+from tether.runtime.store.tables import QueueRow
 
 _r = runs.runs_table.c
 _a = runs.attempts_table.c
@@ -46,8 +47,17 @@ def retry_delay(conn: Connection, run: Any, policy: Retry) -> float | None:
     return policy.delay_before(attempt)
 
 
+_q = QueueRow.__table__.c
+# Checked in the same statement, so a queue paused a moment ago starts nothing even if the
+# Scheduler's view of the queues is a little behind.
+_queue_paused = exists().where(_q.environment_id == _r.environment_id, _q.name == _r.queue, _q.paused.is_(True))
+
 _DEQUEUE = runs.PreparedTransition(
-    S.DEQUEUED, dispatch_token=bindparam("p_token"), version=bindparam("p_version"), lease_expires_at=bindparam("p_lease_until")
+    S.DEQUEUED,
+    where=[~_queue_paused],
+    dispatch_token=bindparam("p_token"),
+    version=bindparam("p_version"),
+    lease_expires_at=bindparam("p_lease_until"),
 )
 
 

@@ -88,3 +88,17 @@ def test_a_paused_queue_starts_nothing_until_resumed(sdk: Any, records: Any) -> 
 def test_queues_are_listed_with_their_counts(sdk: Any) -> None:
     names = {q.name for q in sdk.queues.list()}
     assert {"limited", "tenants", "task/echo"} <= names
+
+
+def test_a_paused_queue_refuses_a_dequeue_even_from_a_scheduler_that_has_not_heard_of_the_pause(stack: Any, sdk: Any) -> None:
+    from tether.runtime import lifecycle
+
+    sdk.queues.pause("limited")
+    try:
+        handle = sdk.tasks.trigger("limited-sleep", {"seconds": 0.01})
+        with stack.store.write() as conn:  # what a Scheduler with a stale view of the queues would do
+            assert lifecycle.dequeue(conn, [handle.id], token="stale-view", version=stack.version, lease=5.0) == []
+        assert sdk.runs.retrieve(handle.id).status == "QUEUED"
+    finally:
+        sdk.queues.resume("limited")
+    assert handle.wait(timeout=60).status == "COMPLETED"

@@ -1,0 +1,172 @@
+"""The Scheduler's timers and recovery: what is due (delays, TTLs, waits, back-offs, leases,
+max-duration backstops) and what to do with runs whose actor is gone.
+
+A part of `SchedulerCore`, kept apart from dispatch so each reads on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from tether._wire import as_utc, utcnow
+from tether.runtime import lifecycle, runs, waits
+from tether.runtime.catalog import Catalog, TaskSpec
+from tether.runtime.states import ACTIVE, RunStatus
+from tether.runtime.store.database import Store
+
+from tether.actors.fairness import Candidate
+
+log = logging.getLogger("tether.scheduler")
+S = RunStatus
+_r = runs.runs_table.c
+CONFIG_TTL = 0.25  # seconds a read of queue limits and current versions is trusted
+LANES_TTL = 1.0  # seconds the list of lanes is trusted when nothing outside said the backlog grew
+
+
+class TimersAndRecovery:
+    """Needs from SchedulerCore: its store, catalog, settings, in-flight runs and the hooks below."""
+
+    store: Store
+    catalog: Catalog
+    settings: Any
+    in_flight: dict[str, Any]
+    creation_failures: dict[str, int]
+    current_versions: dict[str, str]
+    crashed: int
+    recovered: int
+    _next_timers: float
+    _lanes_read_at: float
+    _config_read_at: float
+    _awaiting_runs: int
+    _wake: asyncio.Event
+
+    # Provided by SchedulerCore.
+    _spec: Callable[[str, str | None, str], TaskSpec | None]
+    _refresh_config: Callable[[], None]
+    _failure_hook: Callable[[Any, str], None]
+    stop: Callable[[str, str], bool]
+    _destroy_actor: Callable[[Any], None]
+
+    # -- timers ------------------------------------------------------------------------------------------
+
+    def _fire_timers(self) -> None:
+        """Fire what is due, and note when the next timer falls. Writes only when something is due."""
+        now = utcnow()
+        with self.store.read() as conn:
+            lost = [run_id for run_id in lifecycle.lost_runs(conn, now) if run_id not in self.in_flight]
+            next_delay = as_utc(conn.execute(select(func.min(_r.delay_until)).where(_r.status == S.DELAYED)).scalar())
+            next_expiry = as_utc(
+                conn.execute(select(func.min(_r.expires_at)).where(_r.status.in_([S.QUEUED, S.DELAYED]), _r.attempt_count == 0)).scalar()
+            )
+            retry_at = as_utc(conn.execute(select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)).scalar())
+            wake_at = as_utc(waits.next_deadline(conn))
+            self._awaiting_runs = waits.awaiting_runs(conn)
+            child_ended = bool(self._awaiting_runs) and waits.any_child_ended(conn)
+        promoted: list[str] = []
+        resumed = 0
+        self._lanes_read_at = -LANES_TTL  # runs whose back-off ended are back in their lanes
+        if child_ended or any(moment is not None and moment <= now for moment in (next_delay, next_expiry, wake_at)):
+            with self.store.write() as conn:
+                promoted = lifecycle.promote_delayed(conn, now)
+                lifecycle.expire(conn, now)
+                resumed = waits.complete_due(conn, now)
+            self._next_timers = 0.0  # look again right away for the next due moment
+        else:
+            soonest = self.settings.poll_interval
+            for moment in (next_delay, next_expiry, retry_at, wake_at):
+                if moment is not None:
+                    soonest = min(soonest, max(0.0, (moment - now).total_seconds()))
+            self._next_timers = time.monotonic() + soonest
+        for run_id in lost:
+            self._recover_lost(run_id, "the run's worker stopped responding (lease expired)")
+        self._kill_overdue()
+        if promoted or resumed:
+            self._wake.set()
+
+    def _kill_overdue(self) -> None:
+        now = time.monotonic()
+        for flight in list(self.in_flight.values()):
+            if flight.stopping is not None and flight.stop_asked is not None and now - flight.stop_asked > self.settings.timeout_grace:
+                self._destroy_actor(flight.actor.handle)  # it did not stop its run process: end the whole actor
+                flight.stop_asked = None
+            if flight.stopping is None and now - flight.started > flight.max_duration + self.settings.timeout_grace:
+                error = lifecycle.error_record(
+                    f"Run exceeded its max_duration of {flight.max_duration:g}s and was stopped", "MaxDurationExceededError", code="TIMED_OUT"
+                )
+                with self.store.write() as conn:
+                    row = runs.get(conn, None, flight.run_id)
+                    lifecycle.fail(conn, flight.run_id, row.attempt_count, flight.token, error, None, final_status=S.TIMED_OUT, attempt_status="TIMED_OUT")
+                self.stop(flight.run_id, "TIMED_OUT")
+
+    # -- recovery --------------------------------------------------------------------------------------------
+
+    def _recover_orphans(self) -> None:
+        """At start: runs left DEQUEUED or EXECUTING by a previous Scheduler lost their actors with it."""
+        with self.store.read() as conn:
+            orphans = list(
+                conn.execute(select(_r.id, _r.status, _r.attempt_count, _r.dispatch_token).where(_r.status.in_([s.value for s in ACTIVE])))
+            )
+        for row in orphans:
+            with self.store.write() as conn:
+                if row.status == S.DEQUEUED:
+                    lifecycle.requeue_undispatched(conn, row.id, row.dispatch_token)
+                else:
+                    lifecycle.interrupt(conn, row.id, row.attempt_count, row.dispatch_token, "interrupted: the Scheduler restarted")
+            self.recovered += 1
+
+    def _recover_lost(self, run_id: str, reason: str) -> None:
+        """A run whose actor died: retry it per its policy, or end it CRASHED."""
+        self.recovered += 1
+        self._lanes_read_at = -LANES_TTL
+        with self.store.write() as conn:
+            current = runs.get(conn, None, run_id)
+            if current.status == S.DEQUEUED:
+                failures = self.creation_failures.get(run_id, 0) + 1
+                self.creation_failures[run_id] = failures
+                if failures < self.settings.max_creation_failures:
+                    lifecycle.requeue_undispatched(conn, run_id, current.dispatch_token)
+                    return
+                runs.transition(conn, run_id, S.SYSTEM_FAILURE, error=lifecycle.error_record(f"the run's worker could not start: {reason}", "WorkerStartError"))
+                return
+            if current.status != S.EXECUTING:
+                return
+            spec = self._spec(current.environment_id, current.version, current.task_identifier)
+            delay = None
+            if spec is not None:
+                delay = lifecycle.retry_delay(conn, current, spec.retry_policy)
+            error = lifecycle.error_record(reason, "TaskRunCrashedError", code="CRASHED")
+            outcome = lifecycle.fail(
+                conn, run_id, current.attempt_count, current.dispatch_token, error, delay, final_status=S.CRASHED, attempt_status="CRASHED"
+            )
+        self.crashed += 1
+        if outcome == S.CRASHED:
+            self._failure_hook(current, "CRASHED")
+
+    def _fail_if_task_is_gone(self, cand: Candidate) -> None:
+        """A queued run whose task is not in the version it would run on (removed or renamed since it
+        was triggered) can never start: end it rather than leave it queued for ever. Current versions
+        are read again first, so a version registered a moment ago is not mistaken for a removal."""
+        self._config_read_at = -CONFIG_TTL
+        self._refresh_config()
+        with self.store.read() as conn:
+            locked = conn.execute(select(_r.lock_to_version).where(_r.id == cand.run_id)).scalar()
+        version = locked or self.current_versions.get(cand.environment_id)
+        if version is None or self.catalog.version(cand.environment_id, version) is None:
+            return
+        if self._spec(cand.environment_id, version, cand.task_identifier) is not None:
+            return  # the environment moved on to a version that has it: the next tick starts it
+        error = lifecycle.error_record(
+            f"task {cand.task_identifier!r} is not in version {version} of its environment: it was removed or renamed "
+            "after the run was triggered",
+            "TaskNotFoundError",
+            code="TASK_NOT_FOUND",
+        )
+        with self.store.write() as conn:
+            runs.transition(conn, cand.run_id, S.SYSTEM_FAILURE, where=[_r.status == S.QUEUED], error=error)
+        log.warning("run %s ended SYSTEM_FAILURE: %s", cand.run_id, error["message"])
