@@ -26,7 +26,7 @@ from tether.context import current_run
 from tether.errors import RunFailedError
 from tether.models import Run, RunError
 from tether.options import BatchTriggerRequest, TriggerRequest
-from tether.steps import Journal, current_journal
+from tether.steps import Journal, current_journal, journalled, journalled_async
 from tether.waits import WaitSuspended
 
 T = TypeVar("T")
@@ -83,12 +83,10 @@ def trigger_and_wait(task_id: str, request: TriggerRequest) -> TaskRunResult[Any
     if journal is None:
         created = send(_calls.trigger(task_id, request))
         return TaskRunResult.of(_wait_outside(created["id"]))
-    slot, recorded = journal.take("trigger_and_wait", task_id)
-    if recorded is not None:
-        child = recorded.output["id"]
-    else:
-        child = send(_calls.trigger_and_wait(task_id, _child_request(journal, slot, request)))["id"]
-        journal.record(slot, "trigger_and_wait", task_id, {"id": child})
+    def make(slot: int) -> dict[str, Any]:
+        return {"id": send(_calls.trigger_and_wait(task_id, _child_request(journal, slot, request)))["id"]}
+
+    child = journalled(journal, "trigger_and_wait", task_id, make)["id"]
     run = Run.model_validate(send(_calls.retrieve_run(child)))
     if not run.is_completed:
         raise WaitSuspended(child=child)
@@ -100,12 +98,10 @@ async def trigger_and_wait_async(task_id: str, request: TriggerRequest) -> TaskR
     if journal is None:
         created = await asend(_calls.trigger(task_id, request))
         return TaskRunResult.of(await asyncio.to_thread(_wait_outside, created["id"]))
-    slot, recorded = journal.take("trigger_and_wait", task_id)
-    if recorded is not None:
-        child = recorded.output["id"]
-    else:
-        child = (await asend(_calls.trigger_and_wait(task_id, _child_request(journal, slot, request))))["id"]
-        await asyncio.to_thread(journal.record, slot, "trigger_and_wait", task_id, {"id": child})
+    async def make(slot: int) -> dict[str, Any]:
+        return {"id": (await asend(_calls.trigger_and_wait(task_id, _child_request(journal, slot, request))))["id"]}
+
+    child = (await journalled_async(journal, "trigger_and_wait", task_id, make))["id"]
     run = Run.model_validate(await asend(_calls.retrieve_run(child)))
     if not run.is_completed:
         raise WaitSuspended(child=child)
@@ -122,13 +118,11 @@ def batch_trigger_and_wait(request: BatchTriggerRequest) -> list[TaskRunResult[A
     if journal is None:
         created = send(_calls.batch_trigger(request))
         return [TaskRunResult.of(_wait_outside(r["id"])) for r in created["runs"]]
-    slot, recorded = journal.take("batch", "trigger_and_wait")
-    if recorded is not None:
-        ids = list(recorded.output["ids"])
-    else:
+    def make(slot: int) -> dict[str, Any]:
         created = send(_calls.batch_trigger_and_wait(keyed_batch(journal, slot, request, lock=True)))
-        ids = [r["id"] for r in created["runs"]]
-        journal.record(slot, "batch", "trigger_and_wait", {"ids": ids})
+        return {"ids": [r["id"] for r in created["runs"]]}
+
+    ids = list(journalled(journal, "batch", "trigger_and_wait", make)["ids"])
     now = [Run.model_validate(send(_calls.retrieve_run(i))) for i in ids]
     unfinished = [run.id for run in now if not run.is_completed]
     if unfinished:
@@ -141,13 +135,11 @@ async def batch_trigger_and_wait_async(request: BatchTriggerRequest) -> list[Tas
     if journal is None:
         created = await asend(_calls.batch_trigger(request))
         return [TaskRunResult.of(await asyncio.to_thread(_wait_outside, r["id"])) for r in created["runs"]]
-    slot, recorded = journal.take("batch", "trigger_and_wait")
-    if recorded is not None:
-        ids = list(recorded.output["ids"])
-    else:
+    async def make(slot: int) -> dict[str, Any]:
         created = await asend(_calls.batch_trigger_and_wait(keyed_batch(journal, slot, request, lock=True)))
-        ids = [r["id"] for r in created["runs"]]
-        await asyncio.to_thread(journal.record, slot, "batch", "trigger_and_wait", {"ids": ids})
+        return {"ids": [r["id"] for r in created["runs"]]}
+
+    ids = list((await journalled_async(journal, "batch", "trigger_and_wait", make))["ids"])
     now = [Run.model_validate(await asend(_calls.retrieve_run(i))) for i in ids]
     unfinished = [run.id for run in now if not run.is_completed]
     if unfinished:

@@ -29,7 +29,7 @@ import functools
 import inspect
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
@@ -66,6 +66,24 @@ def current_journal() -> Journal | None:
 def set_journal(journal: Journal | None) -> object:
     """Installed by the run's executor for the run's code (and the threads and tasks it starts)."""
     return _journal.set(journal)
+
+
+def journalled(journal: Journal, kind: str, name: str, make: Callable[[int], Any]) -> Any:
+    """One durable call: what the journal recorded at its slot, or else `make(slot)`'s JSON value,
+    recorded there before it is returned (if a racing attempt recorded first, its value)."""
+    slot, recorded = journal.take(kind, name)
+    if recorded is not None:
+        return recorded.output
+    return journal.record(slot, kind, name, make(slot))
+
+
+async def journalled_async(journal: Journal, kind: str, name: str, make: Callable[[int], Awaitable[Any]]) -> Any:
+    """`journalled` for async code: `make(slot)` is awaited and the record is written off the loop."""
+    slot, recorded = journal.take(kind, name)
+    if recorded is not None:
+        return recorded.output
+    value = await make(slot)
+    return await asyncio.to_thread(journal.record, slot, kind, name, value)
 
 
 def _checked(name: str) -> str:
@@ -126,22 +144,17 @@ class Step:
         journal = _journal.get()
         if journal is None:
             return _call(fn, args, kwargs, retry)  # type: ignore[no-any-return]
-        slot, recorded = journal.take("step", _checked(name))
-        if recorded is not None:
-            return recorded.output  # type: ignore[no-any-return]
-        value = _as_json(name, _call(fn, args, kwargs, retry))
-        return journal.record(slot, "step", name, value)  # type: ignore[no-any-return]
+        return journalled(journal, "step", _checked(name), lambda _: _as_json(name, _call(fn, args, kwargs, retry)))  # type: ignore[no-any-return]
 
     async def run_async(self, name: str, fn: Callable[..., Any], *args: Any, retry: Retry | None = None, **kwargs: Any) -> Any:
         """`step.run` for async code: `fn` may be a coroutine function or a plain one."""
         journal = _journal.get()
         if journal is None:
             return await _acall(fn, args, kwargs, retry)
-        slot, recorded = journal.take("step", _checked(name))
-        if recorded is not None:
-            return recorded.output
-        value = _as_json(name, await _acall(fn, args, kwargs, retry))
-        return await asyncio.to_thread(journal.record, slot, "step", name, value)
+        async def make(_: int) -> Any:
+            return _as_json(name, await _acall(fn, args, kwargs, retry))
+
+        return await journalled_async(journal, "step", _checked(name), make)
 
     def __call__(self, fn: Callable[..., Any] | None = None, *, name: str | None = None, retry: Retry | None = None) -> Any:
         """Make every call of a function a step named `name` (default: the function's qualified name)."""

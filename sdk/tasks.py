@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import typing
 from collections.abc import Awaitable, Callable, Iterable
@@ -21,7 +20,7 @@ from tether.models import BatchResult
 from tether.options import BatchItem, BatchTriggerRequest, TriggerRequest, build_options
 from tether.queues import Queue
 from tether.retry import Retry
-from tether.steps import current_journal
+from tether.steps import current_journal, journalled, journalled_async
 
 PayloadT = TypeVar("PayloadT")
 OutputT = TypeVar("OutputT")
@@ -224,11 +223,8 @@ def _trigger(task_id: str, payload: Any, options: dict[str, Any], payload_type: 
     if journal is None:
         return RunHandle.from_trigger(send(_calls.trigger(task_id, request)), task_id)
     # Inside a run a trigger is a durable call: a re-execution gets the same run back, not a second one.
-    slot, recorded = journal.take("trigger", task_id)
-    if recorded is not None:
-        return RunHandle.from_trigger(recorded.output, task_id)
-    body = send(_calls.trigger(task_id, children.keyed(journal, slot, request)))
-    return RunHandle.from_trigger(journal.record(slot, "trigger", task_id, body), task_id)
+    body = journalled(journal, "trigger", task_id, lambda slot: send(_calls.trigger(task_id, children.keyed(journal, slot, request))))
+    return RunHandle.from_trigger(body, task_id)
 
 
 async def _atrigger(task_id: str, payload: Any, options: dict[str, Any], payload_type: Any = None) -> RunHandle[Any]:
@@ -236,11 +232,10 @@ async def _atrigger(task_id: str, payload: Any, options: dict[str, Any], payload
     journal = current_journal()
     if journal is None:
         return RunHandle.from_trigger(await asend(_calls.trigger(task_id, request)), task_id)
-    slot, recorded = journal.take("trigger", task_id)
-    if recorded is not None:
-        return RunHandle.from_trigger(recorded.output, task_id)
-    body = await asend(_calls.trigger(task_id, children.keyed(journal, slot, request)))
-    return RunHandle.from_trigger(await asyncio.to_thread(journal.record, slot, "trigger", task_id, body), task_id)
+    async def make(slot: int) -> Any:
+        return await asend(_calls.trigger(task_id, children.keyed(journal, slot, request)))
+
+    return RunHandle.from_trigger(await journalled_async(journal, "trigger", task_id, make), task_id)
 
 
 def _batch_item(task_id: str, item: Any, payload_type: Any) -> BatchItem:
@@ -270,11 +265,8 @@ def _batch(task_id: str, items: Iterable[Any], payload_type: Any) -> BatchResult
     journal = current_journal()
     if journal is None:
         return BatchResult.model_validate(send(_calls.batch_trigger(request)))
-    slot, recorded = journal.take("batch_trigger", task_id or "*")
-    if recorded is not None:
-        return BatchResult.model_validate(recorded.output)
-    body = send(_calls.batch_trigger(children.keyed_batch(journal, slot, request)))
-    return BatchResult.model_validate(journal.record(slot, "batch_trigger", task_id or "*", body))
+    body = journalled(journal, "batch_trigger", task_id or "*", lambda slot: send(_calls.batch_trigger(children.keyed_batch(journal, slot, request))))
+    return BatchResult.model_validate(body)
 
 
 async def _abatch(task_id: str, items: Iterable[Any], payload_type: Any) -> BatchResult:
@@ -282,11 +274,10 @@ async def _abatch(task_id: str, items: Iterable[Any], payload_type: Any) -> Batc
     journal = current_journal()
     if journal is None:
         return BatchResult.model_validate(await asend(_calls.batch_trigger(request)))
-    slot, recorded = journal.take("batch_trigger", task_id or "*")
-    if recorded is not None:
-        return BatchResult.model_validate(recorded.output)
-    body = await asend(_calls.batch_trigger(children.keyed_batch(journal, slot, request)))
-    return BatchResult.model_validate(await asyncio.to_thread(journal.record, slot, "batch_trigger", task_id or "*", body))
+    async def make(slot: int) -> Any:
+        return await asend(_calls.batch_trigger(children.keyed_batch(journal, slot, request)))
+
+    return BatchResult.model_validate(await journalled_async(journal, "batch_trigger", task_id or "*", make))
 
 
 # Triggering by id, without importing the task's code: `tasks.trigger("send-welcome-email", payload)`.

@@ -29,7 +29,7 @@ from tether._wire import WireModel
 from tether.client import asend, send
 from tether.errors import RunFailedError
 from tether.options import CreateTokenRequest, WireDuration
-from tether.steps import current_journal
+from tether.steps import current_journal, journalled, journalled_async
 
 T = TypeVar("T")
 POLL_OUTSIDE_A_RUN = 0.5  # seconds between looks when a script (not a run) waits for a token
@@ -88,28 +88,33 @@ def create(req: CreateTokenRequest) -> WaitToken:
     journal = current_journal()
     if journal is None:
         return WaitToken.model_validate(send(_calls.create_token(req)))
-    slot, recorded = journal.take("token", "create")
-    if recorded is not None:
-        return WaitToken.model_validate(recorded.output)
-    token = WaitToken.model_validate(send(_calls.create_token(req)))
-    journal.record(slot, "token", "create", {"id": token.id, "url": token.url})
-    return token
+    return WaitToken.model_validate(journalled(journal, "token", "create", lambda _: _recordable(send(_calls.create_token(req)))))
 
 
 async def create_async(req: CreateTokenRequest) -> WaitToken:
     journal = current_journal()
     if journal is None:
         return WaitToken.model_validate(await asend(_calls.create_token(req)))
-    slot, recorded = journal.take("token", "create")
-    if recorded is not None:
-        return WaitToken.model_validate(recorded.output)
-    token = WaitToken.model_validate(await asend(_calls.create_token(req)))
-    await asyncio.to_thread(journal.record, slot, "token", "create", {"id": token.id, "url": token.url})
-    return token
+    async def make(_: int) -> dict[str, Any]:
+        return _recordable(await asend(_calls.create_token(req)))
+
+    return WaitToken.model_validate(await journalled_async(journal, "token", "create", make))
+
+
+def _recordable(body: dict[str, Any]) -> dict[str, Any]:
+    """What a run's journal keeps of a created token: what `WaitToken` shows."""
+    return {key: body[key] for key in ("id", "url", "isCached") if key in body}
 
 
 def retrieve(token_id: str) -> TokenInfo:
     return TokenInfo.model_validate(send(_calls.retrieve_token(token_id)))
+
+
+def _async_value(value: Any) -> Any:
+    async def make(_: int) -> Any:
+        return value
+
+    return make
 
 
 def _token_id(token: WaitToken | str) -> str:
@@ -125,9 +130,7 @@ def wait_for(token: WaitToken | str) -> WaitTokenResult[Any]:
         while (info := retrieve(token_id)).status == "WAITING":
             time.sleep(POLL_OUTSIDE_A_RUN)
         return WaitTokenResult.of(info)
-    slot, recorded = journal.take("wait", "token")
-    if recorded is None:
-        journal.record(slot, "wait", "token", {"id": token_id})
+    journalled(journal, "wait", "token", lambda _: {"id": token_id})
     info = retrieve(token_id)
     if info.status == "WAITING":
         raise WaitSuspended(token=token_id)
@@ -143,9 +146,7 @@ async def wait_for_async(token: WaitToken | str) -> WaitTokenResult[Any]:
         while (info := TokenInfo.model_validate(await asend(_calls.retrieve_token(token_id)))).status == "WAITING":
             await asyncio.sleep(POLL_OUTSIDE_A_RUN)
         return WaitTokenResult.of(info)
-    slot, recorded = journal.take("wait", "token")
-    if recorded is None:
-        await asyncio.to_thread(journal.record, slot, "wait", "token", {"id": token_id})
+    await journalled_async(journal, "wait", "token", _async_value({"id": token_id}))
     info = TokenInfo.model_validate(await asend(_calls.retrieve_token(token_id)))
     if info.status == "WAITING":
         raise WaitSuspended(token=token_id)

@@ -31,7 +31,7 @@ from tether import tokens
 from tether._wire import as_utc, iso, utcnow
 from tether.errors import ValidationError
 from tether.options import WireDuration
-from tether.steps import Journal, current_journal
+from tether.steps import Journal, current_journal, journalled, journalled_async
 
 
 class WaitSuspended(BaseException):
@@ -53,10 +53,8 @@ def _duration(seconds: float, minutes: float, hours: float, days: float) -> floa
     return float(total)
 
 
-def _deadline(journal: Journal, name: str) -> tuple[int, datetime | None]:
-    """The wait's slot and its recorded deadline (None: this is its first execution)."""
-    slot, recorded = journal.take("wait", name)
-    return slot, (as_utc(datetime.fromisoformat(recorded.output["until"].replace("Z", "+00:00"))) if recorded else None)
+def _parse_deadline(recorded: dict[str, Any]) -> datetime:
+    return as_utc(datetime.fromisoformat(recorded["until"].replace("Z", "+00:00")))
 
 
 def _remaining(until: datetime, journal: Journal) -> float | None:
@@ -88,10 +86,7 @@ class Wait:
         if journal is None:
             time.sleep(max(0.0, (_first(proposed, refuse_past) - utcnow()).total_seconds()))
             return
-        slot, until = _deadline(journal, name)
-        if until is None:
-            until = _first(proposed, refuse_past)
-            journal.record(slot, "wait", name, {"until": iso(until)})
+        until = _parse_deadline(journalled(journal, "wait", name, lambda _: {"until": iso(_first(proposed, refuse_past))}))
         left = _remaining(until, journal)
         if left is None:
             raise WaitSuspended(until)
@@ -102,10 +97,10 @@ class Wait:
         if journal is None:
             await asyncio.sleep(max(0.0, (_first(proposed, refuse_past) - utcnow()).total_seconds()))
             return
-        slot, until = _deadline(journal, name)
-        if until is None:
-            until = _first(proposed, refuse_past)
-            await asyncio.to_thread(journal.record, slot, "wait", name, {"until": iso(until)})
+        async def first(_: int) -> dict[str, Any]:
+            return {"until": iso(_first(proposed, refuse_past))}
+
+        until = _parse_deadline(await journalled_async(journal, "wait", name, first))
         left = _remaining(until, journal)
         if left is None:
             raise WaitSuspended(until)
