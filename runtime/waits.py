@@ -66,8 +66,9 @@ def suspend(
     conn.execute(insert(_links), [{"run_id": run.id, "waitpoint_id": w, "created_at": now} for w in blockers])
     # Locked, so that a completion racing this suspension either sees the links or is seen here.
     states = list(conn.execute(select(_w.id, _w.status, _w.kind, _w.awaited_run_id).where(_w.id.in_(blockers)).with_for_update()))
-    ended = {r[0] for r in conn.execute(select(_r.id).where(_r.id.in_(list(children)), _r.status.in_([s.value for s in TERMINAL])))}
-    complete(conn, [s.id for s in states if s.status == WAITING and s.kind == "RUN" and s.awaited_run_id in ended], COMPLETED)
+    if children:  # a child may have ended while its parent was checkpointing
+        ended = {r[0] for r in conn.execute(select(_r.id).where(_r.id.in_(list(children)), _r.status.in_([s.value for s in TERMINAL])))}
+        complete(conn, [s.id for s in states if s.status == WAITING and s.kind == "RUN" and s.awaited_run_id in ended], COMPLETED)
     if any(s.status != WAITING for s in states):
         _release(conn, blockers, now)  # a token completed before the run got here
     return blockers
