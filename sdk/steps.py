@@ -141,26 +141,28 @@ class Step:
 
         `retry` retries the step by itself, in place, before its failure fails the attempt.
         """
+        _checked(name)  # also outside a run, so code that works in a test works in a run
         journal = _journal.get()
         if journal is None:
             return _call(fn, args, kwargs, retry)  # type: ignore[no-any-return]
-        return journalled(journal, "step", _checked(name), lambda _: _as_json(name, _call(fn, args, kwargs, retry)))  # type: ignore[no-any-return]
+        return journalled(journal, "step", name, lambda _: _as_json(name, _call(fn, args, kwargs, retry)))  # type: ignore[no-any-return]
 
     async def run_async(self, name: str, fn: Callable[..., Any], *args: Any, retry: Retry | None = None, **kwargs: Any) -> Any:
         """`step.run` for async code: `fn` may be a coroutine function or a plain one."""
+        _checked(name)
         journal = _journal.get()
         if journal is None:
             return await _acall(fn, args, kwargs, retry)
         async def make(_: int) -> Any:
             return _as_json(name, await _acall(fn, args, kwargs, retry))
 
-        return await journalled_async(journal, "step", _checked(name), make)
+        return await journalled_async(journal, "step", name, make)
 
     def __call__(self, fn: Callable[..., Any] | None = None, *, name: str | None = None, retry: Retry | None = None) -> Any:
         """Make every call of a function a step named `name` (default: the function's qualified name)."""
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
-            step_name = _checked(name or func.__qualname__)
+            step_name = _checked(func.__qualname__ if name is None else name)
             if inspect.iscoroutinefunction(func):
 
                 @functools.wraps(func)
