@@ -18,9 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tether import client
+from tether import branches, client
 from tether._payload import encode_output, parse_payload
-from tether._wire import iso
 from tether.config import ProjectConfig
 from tether.context import RunContext, set_current_run
 from tether.steps import set_journal
@@ -93,6 +92,7 @@ class AttemptRunner:
         self.sink = sink
         self.lease = lease
         self.loop = asyncio.new_event_loop()
+        self.loop.set_task_factory(branches.task_factory)  # tasks a run starts are branches of its journal
         self._loop_thread = threading.Thread(target=self.loop.run_forever, name="tether-task-loop", daemon=True)
         self._loop_thread.start()
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="tether-task")
@@ -173,13 +173,14 @@ class AttemptRunner:
         except concurrent.futures.TimeoutError:
             future.cancel()  # an async body is cancelled; a sync one cannot be, so the process is retired
             return self._finish_timeout(row, attempt, token, task, max_duration, payload, ctx)
-        except WaitSuspended as pause:
-            if journal.violation is not None:
-                return self._finish_failure(row, attempt, token, task, spec, journal.violation, payload=payload, ctx=ctx)
-            return self._suspend(row, attempt, token, pause, task, payload, ctx)
         except BaseException as exc:  # noqa: BLE001 - every failure of user code is an outcome
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 raise
+            pause = branches.pause_of(exc)
+            if pause is not None and journal.violation is None:
+                if task.is_async:  # other tasks of the run may be about to wait too: one checkpoint for all
+                    pause = asyncio.run_coroutine_threadsafe(branches.settle(journal.tasks, pause), self.loop).result()
+                return self._suspend(row, attempt, token, pause, task, payload, ctx)
             return self._finish_failure(row, attempt, token, task, spec, journal.violation or exc, payload=payload, ctx=ctx)
         if journal.violation is not None:  # the body caught it; the run fails all the same
             return self._finish_failure(row, attempt, token, task, spec, journal.violation, payload=payload, ctx=ctx)
@@ -204,13 +205,11 @@ class AttemptRunner:
     def _suspend(self, row: Any, attempt: int, token: str, pause: WaitSuspended, task: Task, payload: Any, ctx: RunContext) -> Outcome:
         """Checkpoint the run: WAITING until the wait's deadline or its child's end; this process is free for other runs."""
         with self.store.write() as conn:
-            waitpoint = waits.suspend(conn, row, attempt, token, until=pause.until, children=pause.children, waitpoint=pause.token)
+            waitpoint = waits.suspend(conn, row, attempt, token, until=pause.until, children=pause.children, waitpoints=pause.tokens)
         if waitpoint is None:
             return Outcome(None)  # canceled or recovered meanwhile
-        what = f"until {iso(pause.until)}" if pause.until else f"for runs {', '.join(pause.children)}" if pause.children else f"for token {pause.token}"
-        self.sink.add("INFO", f"waiting {what}: the run is checkpointed and resumes then")
-        wait = {"until": iso(pause.until)} if pause.until else {"run_ids": pause.children} if pause.children else {"token_id": pause.token}
-        self._safe_hooks(task, "on_wait", payload=payload, ctx=ctx, wait=wait)
+        self.sink.add("INFO", f"waiting {pause.describe()}: the run is checkpointed and resumes then")
+        self._safe_hooks(task, "on_wait", payload=payload, ctx=ctx, wait=pause.as_hook_argument())
         return Outcome(S.WAITING)
 
     def _finish_timeout(self, row: Any, attempt: int, token: str, task: Task, max_duration: float, payload: Any, ctx: RunContext) -> Outcome:

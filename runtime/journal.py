@@ -4,19 +4,24 @@ A run's code is re-executed on every attempt (and, later, on every resume after 
 durable call takes the next slot; a slot already in the journal returns its recorded result
 instead of running again, and a slot recorded with a different kind or name is non-determinism.
 The first writer of a slot wins: a second attempt racing a stale one gets the first one's result.
+
+Slots are counted per branch (see `tether.steps.Slot`): code the run executes in parallel counts
+its own calls, so the order in which branches happen to interleave never moves a slot.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, exc, insert, select
 
 from tether._wire import utcnow
-from tether.errors import NonDeterminismError
+from tether.errors import NonDeterminismError, ValidationError
 from tether.runtime.store.database import Store
+from tether.steps import Slot, current_branch, inside_step
 from tether.runtime.store.tables import JournalEntry
 
 _journal = JournalEntry.__table__
@@ -26,16 +31,17 @@ _INSERT = insert(_journal)
 
 @dataclass(frozen=True)
 class Entry:
-    slot: int
+    slot: Slot
     kind: str
     name: str
     output: Any
     attempt: int = 0
 
 
-def load(conn: Connection, run_id: str) -> dict[int, Entry]:
-    rows = conn.execute(select(_j.slot, _j.kind, _j.name, _j.output, _j.attempt).where(_j.run_id == run_id))
-    return {row.slot: Entry(row.slot, row.kind, row.name, row.output, row.attempt) for row in rows}
+def load(conn: Connection, run_id: str) -> dict[Slot, Entry]:
+    rows = conn.execute(select(_j.branch, _j.slot, _j.kind, _j.name, _j.output, _j.attempt).where(_j.run_id == run_id))
+    entries = (Entry(Slot(row.branch, row.slot), row.kind, row.name, row.output, row.attempt) for row in rows)
+    return {entry.slot: entry for entry in entries}
 
 
 class RunJournal:
@@ -46,15 +52,17 @@ class RunJournal:
         self.run_id = run_id
         self.attempt = attempt
         self.checkpoint_waits_over = checkpoint_waits_over
-        self._entries: dict[int, Entry] | None = None  # read at the first durable call: most runs make none
-        self._next = 0
+        self._entries: dict[Slot, Entry] | None = None  # read at the first durable call: most runs make none
+        self._next: dict[str, int] = {}  # by branch
         self._lock = threading.Lock()
         self.violation: NonDeterminismError | None = None
+        self.spawned: dict[tuple[str, str], int] = {}  # asyncio tasks started, by (branch, name): see tether.branches
+        self.tasks: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def __repr__(self) -> str:
-        return f"RunJournal(run={self.run_id} next_slot={self._next} recorded={len(self._entries or {})})"
+        return f"RunJournal(run={self.run_id} next={self._next} recorded={len(self._entries or {})})"
 
-    def _loaded(self) -> dict[int, Entry]:
+    def _loaded(self) -> dict[Slot, Entry]:
         with self._lock:
             if self._entries is None:
                 with self.store.read() as conn:
@@ -65,11 +73,21 @@ class RunJournal:
         """Whether this attempt executed before: the run was checkpointed and now carries on."""
         return any(entry.attempt == self.attempt for entry in self._loaded().values())
 
-    def take(self, kind: str, name: str) -> tuple[int, Entry | None]:
-        """The next slot, and what it recorded; raises NonDeterminismError if that was another call."""
+    def take(self, kind: str, name: str) -> tuple[Slot, Entry | None]:
+        """The next slot of the caller's branch, and what it recorded; raises NonDeterminismError if that was another call."""
+        step = inside_step()
+        if step is not None:
+            # A step is journalled as a whole: calls made inside it would not be made again on replay.
+            raise ValidationError(
+                f"{kind} {name!r} was called inside step {step!r}: durable calls (steps, waits, triggers, tokens) "
+                "cannot be nested in a step's function; make them in the task's body"
+            )
         entries = self._loaded()
+        branch = current_branch()
         with self._lock:
-            slot, self._next = self._next, self._next + 1
+            index = self._next.get(branch, 0)
+            self._next[branch] = index + 1
+        slot = Slot(branch, index)
         entry = entries.get(slot)
         if entry is not None and (entry.kind, entry.name) != (kind, name):
             # Kept on the journal too, so a user's `except Exception` cannot hide it: the run fails anyway.
@@ -81,9 +99,9 @@ class RunJournal:
             raise self.violation
         return slot, entry
 
-    def record(self, slot: int, kind: str, name: str, output: Any) -> Any:
+    def record(self, slot: Slot, kind: str, name: str, output: Any) -> Any:
         """Write the slot's result before the call returns; if another attempt wrote it first, theirs stands."""
-        row = {"run_id": self.run_id, "slot": slot, "kind": kind, "name": name, "output": output, "attempt": self.attempt, "created_at": utcnow()}
+        row = {"run_id": self.run_id, "branch": slot.branch, "slot": slot.index, "kind": kind, "name": name, "output": output, "attempt": self.attempt, "created_at": utcnow()}
         try:
             with self.store.write_one() as conn:
                 conn.execute(_INSERT, row)

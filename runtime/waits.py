@@ -45,23 +45,20 @@ def suspend(
     *,
     until: datetime | None = None,
     children: Sequence[str] = (),
-    waitpoint: str | None = None,
+    waitpoints: Sequence[str] = (),
 ) -> list[str] | None:
-    """EXECUTING → WAITING for the dispatch holding `token`, blocked by waitpoints: a new one for a
-    moment (`until`) or for each child run (`children`), or an existing token (`waitpoint`).
-    Returns their ids (None if the run was no longer this dispatch's to suspend)."""
+    """EXECUTING → WAITING for the dispatch holding `token`, blocked by waitpoints until all of them
+    complete: a new one for a moment (`until`) and for each child run (`children`), and existing
+    ones (tokens' `waitpoints`). Returns their ids (None if the run was no longer this dispatch's)."""
     moved = runs.transition(
         conn, run.id, S.WAITING, where=[_r.attempt_count == attempt, _r.dispatch_token == token], dispatch_token=None, lease_expires_at=None
     )
     if not moved:
         return None
     conn.execute(update(runs.attempts_table).where(_a.run_id == run.id, _a.number == attempt, _a.status == "EXECUTING").values(status="WAITING"))
-    if waitpoint is not None:
-        blockers = [waitpoint]
-    elif children:
-        blockers = [create(conn, run.environment_id, "RUN", awaited_run_id=child) for child in children]
-    else:
-        blockers = [create(conn, run.environment_id, "DATETIME", complete_after=until)]
+    blockers = list(waitpoints) + [create(conn, run.environment_id, "RUN", awaited_run_id=child) for child in children]
+    if until is not None:
+        blockers.append(create(conn, run.environment_id, "DATETIME", complete_after=until))
     now = utcnow()
     conn.execute(insert(_links), [{"run_id": run.id, "waitpoint_id": w, "created_at": now} for w in blockers])
     # Locked, so that a completion racing this suspension either sees the links or is seen here.

@@ -40,6 +40,7 @@ from tether.steps import Step, step
 from tether.waits import Wait, wait
 from tether.tasks import Hooks, Task, task
 from tether.children import TaskRunResult
+from tether.branches import parallel
 from tether.context import RunContext, current_run, logger
 
 __version__ = "0.1.0"
@@ -83,6 +84,7 @@ __all__ = [
     "idempotency_keys",
     "load_config",
     "logger",
+    "parallel",
     "queue",
     "queues",
     "runs",

@@ -26,7 +26,7 @@ from tether.context import current_run
 from tether.errors import RunFailedError
 from tether.models import Run, RunError
 from tether.options import BatchTriggerRequest, TriggerRequest
-from tether.steps import Journal, current_journal, journalled, journalled_async
+from tether.steps import Journal, Slot, current_journal, journalled, journalled_async
 from tether.waits import WaitSuspended
 
 T = TypeVar("T")
@@ -55,7 +55,7 @@ class TaskRunResult(Generic[T]):
         return cls(run.is_success, run.id, run.task_identifier, run.output, run.error)
 
 
-def keyed(journal: Journal, slot: int, request: Any, index: int | None = None) -> Any:
+def keyed(journal: Journal, slot: Slot, request: Any, index: int | None = None) -> Any:
     """Key a run triggered from a run by the caller's journal slot (and item), so that a crash between
     the trigger and its journal entry cannot make it twice; an idempotency key of the caller's wins."""
     if request.options.idempotency_key is not None:
@@ -64,12 +64,12 @@ def keyed(journal: Journal, slot: int, request: Any, index: int | None = None) -
     return request.model_copy(update={"options": request.options.model_copy(update={"idempotency_key": key})})
 
 
-def keyed_batch(journal: Journal, slot: int, request: BatchTriggerRequest, *, lock: bool = False) -> BatchTriggerRequest:
+def keyed_batch(journal: Journal, slot: Slot, request: BatchTriggerRequest, *, lock: bool = False) -> BatchTriggerRequest:
     prepare = _child_request if lock else keyed
     return request.model_copy(update={"items": [prepare(journal, slot, item, index) for index, item in enumerate(request.items)]})
 
 
-def _child_request(journal: Journal, slot: int, request: Any, index: int | None = None) -> Any:
+def _child_request(journal: Journal, slot: Slot, request: Any, index: int | None = None) -> Any:
     """A child the caller waits for is keyed like any trigger from a run, and runs on the caller's version."""
     ctx = current_run()
     request = keyed(journal, slot, request, index)
@@ -83,7 +83,7 @@ def trigger_and_wait(task_id: str, request: TriggerRequest) -> TaskRunResult[Any
     if journal is None:
         created = send(_calls.trigger(task_id, request))
         return TaskRunResult.of(_wait_outside(created["id"]))
-    def make(slot: int) -> dict[str, Any]:
+    def make(slot: Slot) -> dict[str, Any]:
         return {"id": send(_calls.trigger_and_wait(task_id, _child_request(journal, slot, request)))["id"]}
 
     child = journalled(journal, "trigger_and_wait", task_id, make)["id"]
@@ -98,7 +98,7 @@ async def trigger_and_wait_async(task_id: str, request: TriggerRequest) -> TaskR
     if journal is None:
         created = await asend(_calls.trigger(task_id, request))
         return TaskRunResult.of(await asyncio.to_thread(_wait_outside, created["id"]))
-    async def make(slot: int) -> dict[str, Any]:
+    async def make(slot: Slot) -> dict[str, Any]:
         return {"id": (await asend(_calls.trigger_and_wait(task_id, _child_request(journal, slot, request))))["id"]}
 
     child = (await journalled_async(journal, "trigger_and_wait", task_id, make))["id"]
@@ -118,7 +118,7 @@ def batch_trigger_and_wait(request: BatchTriggerRequest) -> list[TaskRunResult[A
     if journal is None:
         created = send(_calls.batch_trigger(request))
         return [TaskRunResult.of(_wait_outside(r["id"])) for r in created["runs"]]
-    def make(slot: int) -> dict[str, Any]:
+    def make(slot: Slot) -> dict[str, Any]:
         created = send(_calls.batch_trigger_and_wait(keyed_batch(journal, slot, request, lock=True)))
         return {"ids": [r["id"] for r in created["runs"]]}
 
@@ -135,7 +135,7 @@ async def batch_trigger_and_wait_async(request: BatchTriggerRequest) -> list[Tas
     if journal is None:
         created = await asend(_calls.batch_trigger(request))
         return [TaskRunResult.of(await asyncio.to_thread(_wait_outside, r["id"])) for r in created["runs"]]
-    async def make(slot: int) -> dict[str, Any]:
+    async def make(slot: Slot) -> dict[str, Any]:
         created = await asend(_calls.batch_trigger_and_wait(keyed_batch(journal, slot, request, lock=True)))
         return {"ids": [r["id"] for r in created["runs"]]}
 

@@ -29,8 +29,10 @@ import functools
 import inspect
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, MutableSet
+from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from tether._payload import encode_output
@@ -39,10 +41,26 @@ from tether.retry import Retry
 
 T = TypeVar("T")
 MAX_NAME = 256
+MAX_BRANCH = 512  # characters of a branch's path (see Slot)
 
 
 class _Recorded(Protocol):
     output: Any
+
+
+@dataclass(frozen=True, order=True)
+class Slot:
+    """Where a durable call sits in its run's journal: the `index`-th call of its `branch`.
+
+    The run's own code is the branch ""; code running in parallel (`tether.parallel`, the asyncio
+    tasks a run starts) gets a branch of its own, so that its calls keep their slots however the
+    branches interleave from one execution to the next."""
+
+    branch: str
+    index: int
+
+    def __str__(self) -> str:
+        return f"{self.branch}{self.index}"
 
 
 class Journal(Protocol):
@@ -50,13 +68,17 @@ class Journal(Protocol):
 
     run_id: str
     checkpoint_waits_over: float
+    spawned: dict[tuple[str, str], int]  # asyncio tasks the run's code started, by parent branch and name
+    tasks: MutableSet[Any]  # those tasks, while they live
 
-    def take(self, kind: str, name: str) -> tuple[int, _Recorded | None]: ...
+    def take(self, kind: str, name: str) -> tuple[Slot, _Recorded | None]: ...
 
-    def record(self, slot: int, kind: str, name: str, output: Any) -> Any: ...
+    def record(self, slot: Slot, kind: str, name: str, output: Any) -> Any: ...
 
 
 _journal: ContextVar[Journal | None] = ContextVar("tether_journal", default=None)
+_branch: ContextVar[str] = ContextVar("tether_branch", default="")
+_inside_step: ContextVar[str | None] = ContextVar("tether_inside_step", default=None)
 
 
 def current_journal() -> Journal | None:
@@ -68,7 +90,29 @@ def set_journal(journal: Journal | None) -> object:
     return _journal.set(journal)
 
 
-def journalled(journal: Journal, kind: str, name: str, make: Callable[[int], Any]) -> Any:
+def current_branch() -> str:
+    return _branch.get()
+
+
+def set_branch(branch: str) -> object:
+    return _branch.set(branch)
+
+
+def inside_step() -> str | None:
+    """The name of the step whose function is running here, if one is."""
+    return _inside_step.get()
+
+
+@contextmanager
+def _in_step(name: str) -> Iterator[None]:
+    token = _inside_step.set(name)
+    try:
+        yield
+    finally:
+        _inside_step.reset(token)
+
+
+def journalled(journal: Journal, kind: str, name: str, make: Callable[[Slot], Any]) -> Any:
     """One durable call: what the journal recorded at its slot, or else `make(slot)`'s JSON value,
     recorded there before it is returned (if a racing attempt recorded first, its value)."""
     slot, recorded = journal.take(kind, name)
@@ -77,13 +121,19 @@ def journalled(journal: Journal, kind: str, name: str, make: Callable[[int], Any
     return journal.record(slot, kind, name, make(slot))
 
 
-async def journalled_async(journal: Journal, kind: str, name: str, make: Callable[[int], Awaitable[Any]]) -> Any:
+async def journalled_async(journal: Journal, kind: str, name: str, make: Callable[[Slot], Awaitable[Any]]) -> Any:
     """`journalled` for async code: `make(slot)` is awaited and the record is written off the loop."""
     slot, recorded = journal.take(kind, name)
     if recorded is not None:
         return recorded.output
     value = await make(slot)
-    return await asyncio.to_thread(journal.record, slot, kind, name, value)
+    try:
+        return await asyncio.to_thread(journal.record, slot, kind, name, value)
+    except asyncio.CancelledError:
+        # Cancelled (a sibling checkpointed the run) after the work was done: record it before giving
+        # way, or the next execution would do it again. A second write of a slot is harmless.
+        journal.record(slot, kind, name, value)
+        raise
 
 
 def _checked(name: str) -> str:
@@ -145,7 +195,11 @@ class Step:
         journal = _journal.get()
         if journal is None:
             return _call(fn, args, kwargs, retry)  # type: ignore[no-any-return]
-        return journalled(journal, "step", name, lambda _: _as_json(name, _call(fn, args, kwargs, retry)))  # type: ignore[no-any-return]
+        def make(_: Slot) -> Any:
+            with _in_step(name):
+                return _as_json(name, _call(fn, args, kwargs, retry))
+
+        return journalled(journal, "step", name, make)  # type: ignore[no-any-return]
 
     async def run_async(self, name: str, fn: Callable[..., Any], *args: Any, retry: Retry | None = None, **kwargs: Any) -> Any:
         """`step.run` for async code: `fn` may be a coroutine function or a plain one."""
@@ -153,8 +207,9 @@ class Step:
         journal = _journal.get()
         if journal is None:
             return await _acall(fn, args, kwargs, retry)
-        async def make(_: int) -> Any:
-            return _as_json(name, await _acall(fn, args, kwargs, retry))
+        async def make(_: Slot) -> Any:
+            with _in_step(name):
+                return _as_json(name, await _acall(fn, args, kwargs, retry))
 
         return await journalled_async(journal, "step", name, make)
 

@@ -20,7 +20,7 @@ from tether.models import BatchResult
 from tether.options import BatchItem, BatchTriggerRequest, TriggerRequest, build_options
 from tether.queues import Queue
 from tether.retry import Retry
-from tether.steps import current_journal, journalled, journalled_async
+from tether.steps import Slot, current_journal, journalled, journalled_async
 
 PayloadT = TypeVar("PayloadT")
 OutputT = TypeVar("OutputT")
@@ -232,7 +232,7 @@ async def _atrigger(task_id: str, payload: Any, options: dict[str, Any], payload
     journal = current_journal()
     if journal is None:
         return RunHandle.from_trigger(await asend(_calls.trigger(task_id, request)), task_id)
-    async def make(slot: int) -> Any:
+    async def make(slot: Slot) -> Any:
         return await asend(_calls.trigger(task_id, children.keyed(journal, slot, request)))
 
     return RunHandle.from_trigger(await journalled_async(journal, "trigger", task_id, make), task_id)
@@ -274,7 +274,7 @@ async def _abatch(task_id: str, items: Iterable[Any], payload_type: Any) -> Batc
     journal = current_journal()
     if journal is None:
         return BatchResult.model_validate(await asend(_calls.batch_trigger(request)))
-    async def make(slot: int) -> Any:
+    async def make(slot: Slot) -> Any:
         return await asend(_calls.batch_trigger(children.keyed_batch(journal, slot, request)))
 
     return BatchResult.model_validate(await journalled_async(journal, "batch_trigger", task_id or "*", make))

@@ -165,12 +165,16 @@ class TestEnvironment:
         return [self.retrieve(i) for i in ids]
 
     def journal(self, run_id: str) -> list[dict[str, Any]]:
-        """The run's durable calls in slot order: kind, name and recorded output."""
+        """The run's durable calls in slot order: kind, name and recorded output (and the branch of
+        parallel code that made it; "" for the task's own code)."""
         from tether.runtime import journal
 
         with self.store.read() as conn:
             entries = journal.load(conn, run_id)
-        return [{"slot": e.slot, "kind": e.kind, "name": e.name, "output": e.output} for _, e in sorted(entries.items())]
+        return [
+            {"branch": e.slot.branch, "slot": e.slot.index, "kind": e.kind, "name": e.name, "output": e.output}
+            for _, e in sorted(entries.items())
+        ]
 
     def tokens(self, status: str | None = "WAITING") -> list[TokenInfo]:
         """The wait tokens, newest first (by default those still waiting)."""

@@ -29,7 +29,7 @@ from tether._wire import WireModel
 from tether.client import asend, send
 from tether.errors import RunFailedError
 from tether.options import CreateTokenRequest, WireDuration
-from tether.steps import current_journal, journalled, journalled_async
+from tether.steps import Slot, current_journal, journalled, journalled_async
 
 T = TypeVar("T")
 POLL_OUTSIDE_A_RUN = 0.5  # seconds between looks when a script (not a run) waits for a token
@@ -95,7 +95,7 @@ async def create_async(req: CreateTokenRequest) -> WaitToken:
     journal = current_journal()
     if journal is None:
         return WaitToken.model_validate(await asend(_calls.create_token(req)))
-    async def make(_: int) -> dict[str, Any]:
+    async def make(_: Slot) -> dict[str, Any]:
         return _recordable(await asend(_calls.create_token(req)))
 
     return WaitToken.model_validate(await journalled_async(journal, "token", "create", make))
@@ -111,7 +111,7 @@ def retrieve(token_id: str) -> TokenInfo:
 
 
 def _async_value(value: Any) -> Any:
-    async def make(_: int) -> Any:
+    async def make(_: Slot) -> Any:
         return value
 
     return make

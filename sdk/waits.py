@@ -31,19 +31,45 @@ from tether import tokens
 from tether._wire import as_utc, iso, utcnow
 from tether.errors import ValidationError
 from tether.options import WireDuration
-from tether.steps import Journal, current_journal, journalled, journalled_async
+from tether.steps import Journal, Slot, current_journal, journalled, journalled_async
 
 
 class WaitSuspended(BaseException):
-    """Raised inside a run to checkpoint it until `until`, the run `child` (or every one of
-    `children`) ends, or the `token` is completed; the executor catches it. A BaseException so that a task's `except Exception:` cannot swallow it.
+    """Raised inside a run to checkpoint it until `until`, every run in `children` has ended and
+    every token in `tokens` is completed; the executor catches it. A BaseException so that a task's
+    `except Exception:` cannot swallow it. Waits made in parallel merge into one (`merged`).
     """
 
-    def __init__(self, until: datetime | None = None, child: str | None = None, token: str | None = None, children: list[str] | None = None) -> None:
-        super().__init__(f"waiting until {iso(until)}" if until else f"waiting for {child or token or children}")
+    def __init__(self, until: datetime | None = None, child: str | None = None, token: str | None = None, children: list[str] | None = None, tokens: list[str] | None = None) -> None:
         self.until = until
         self.children = [child] if child else list(children or [])
-        self.token = token
+        self.tokens = [token] if token else list(tokens or [])
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        parts = [f"until {iso(self.until)}"] if self.until else []
+        parts += [f"for runs {', '.join(self.children)}"] if self.children else []
+        parts += [f"for tokens {', '.join(self.tokens)}"] if self.tokens else []
+        return " and ".join(parts) or "for nothing"
+
+    def as_hook_argument(self) -> dict[str, Any]:
+        """What on_wait hooks receive as `wait`."""
+        wait: dict[str, Any] = {"until": iso(self.until)} if self.until else {}
+        if self.children:
+            wait["run_ids"] = self.children
+        if len(self.tokens) == 1:
+            wait["token_id"] = self.tokens[0]
+        elif self.tokens:
+            wait["token_ids"] = self.tokens
+        return wait
+
+    @classmethod
+    def merged(cls, pauses: list[WaitSuspended]) -> WaitSuspended:
+        """One checkpoint for waits made in parallel: the run resumes when all of them are over."""
+        untils = [p.until for p in pauses if p.until is not None]
+        children = list(dict.fromkeys(c for p in pauses for c in p.children))
+        tokens = list(dict.fromkeys(t for p in pauses for t in p.tokens))
+        return cls(max(untils) if untils else None, children=children, tokens=tokens)
 
 
 def _duration(seconds: float, minutes: float, hours: float, days: float) -> float:
@@ -97,7 +123,7 @@ class Wait:
         if journal is None:
             await asyncio.sleep(max(0.0, (_first(proposed, refuse_past) - utcnow()).total_seconds()))
             return
-        async def first(_: int) -> dict[str, Any]:
+        async def first(_: Slot) -> dict[str, Any]:
             return {"until": iso(_first(proposed, refuse_past))}
 
         until = _parse_deadline(await journalled_async(journal, "wait", name, first))

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Integer, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from tether.steps import MAX_BRANCH
+
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
@@ -170,12 +172,14 @@ class RunLog(SQLModel, table=True):
 
 
 class JournalEntry(SQLModel, table=True):
-    """One durable call of a run (a step's result, later a wait or a child): its slot is the order in
-    which the run's code made the call, so a re-execution finds each result where it left it."""
+    """One durable call of a run (a step, a wait, a child, a token): its slot is the order in which
+    the run's code made the call within its branch ("" for the run's own code, else a path naming
+    the parallel code that made it), so a re-execution finds each result where it left it."""
 
     __tablename__ = "run_journal"
 
     run_id: str = Field(primary_key=True, max_length=64)
+    branch: str = Field(default="", primary_key=True, max_length=MAX_BRANCH)
     slot: int = Field(primary_key=True)
     kind: str = Field(max_length=16)
     name: str = Field(max_length=256)

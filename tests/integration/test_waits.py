@@ -114,6 +114,24 @@ def test_waits_in_parallel_in_an_async_task(sdk: Any) -> None:
     assert len(run.related_runs.children) == 2  # each child triggered once, across the resumes
 
 
+def test_waits_in_parallel_in_a_sync_task(sdk: Any, records: Any) -> None:
+    started = time.monotonic()
+    run = sdk.tasks.trigger("parallel-waits-sync", {"record": records.path, "seconds": 2}).wait(timeout=90)
+    assert run.status == "COMPLETED", run.error
+    assert run.output == {"a": {"a": 1}, "b": {"b": 2}, "steps": "s-2"}
+    assert time.monotonic() - started >= 2.0
+    assert len(run.related_runs.children) == 2
+    assert _steps(records, "s-1") == 1 and _steps(records, "s-2") == 1
+    assert _events(records, "body") == 2  # one checkpoint for the two children and the wait together
+
+
+def test_async_branches_with_several_durable_calls_each_resume_without_repeating_steps(sdk: Any, records: Any) -> None:
+    run = sdk.tasks.trigger("parallel-branches-async", {"record": records.path, "seconds": 2}).wait(timeout=90)
+    assert run.status == "COMPLETED", run.error
+    assert run.output == ["x-2", "y-2", "z-2"]
+    assert all(_steps(records, f"{n}-{i}") == 1 for n in "xyz" for i in (1, 2)), records.read()
+
+
 def test_on_wait_and_on_resume_fire_around_a_checkpoint(sdk: Any, records: Any) -> None:
     run = sdk.tasks.trigger("waits-with-hooks", {"record": records.path}).wait(timeout=60)
     assert run.status == "COMPLETED"

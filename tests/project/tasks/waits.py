@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from tether import current_run, queue, step, task, wait
+from tether import current_run, parallel, queue, step, task, wait
 
 from tasks.records import record
 
@@ -85,6 +85,41 @@ async def parallel_waits(payload: dict) -> dict:
         echo.trigger_and_wait_async({"a": 1}), echo.trigger_and_wait_async({"b": 2}), wait.for_async(seconds=payload["seconds"])
     )
     return {"a": a.unwrap(), "b": b.unwrap()}
+
+
+def _branch_of_steps_and_waits(path: str, name: str, seconds: float) -> str:
+    step.run(f"{name}-1", _noted, path, f"{name}-1")
+    wait.for_(seconds=seconds)
+    return step.run(f"{name}-2", _noted, path, f"{name}-2")
+
+
+@task(id="parallel-waits-sync")
+def parallel_waits_sync(payload: dict) -> dict:
+    """The sync twin of parallel-waits, with a branch that makes several durable calls."""
+    from tasks.basic import echo
+
+    path = payload["record"]
+    record(path, event="body")
+    a, b, steps = parallel(
+        lambda: echo.trigger_and_wait({"a": 1}).unwrap(),
+        lambda: echo.trigger_and_wait({"b": 2}).unwrap(),
+        lambda: _branch_of_steps_and_waits(path, "s", payload["seconds"]),
+    )
+    return {"a": a, "b": b, "steps": steps}
+
+
+async def _async_branch_of_steps_and_waits(path: str, name: str, seconds: float) -> str:
+    await step.run_async(f"{name}-1", _noted, path, f"{name}-1")
+    await wait.for_async(seconds=seconds)
+    return await step.run_async(f"{name}-2", _noted, path, f"{name}-2")
+
+
+@task(id="parallel-branches-async")
+async def parallel_branches_async(payload: dict) -> list:
+    """asyncio.gather of branches that each make a step, a checkpointing wait and another step."""
+    import asyncio
+
+    return list(await asyncio.gather(*(_async_branch_of_steps_and_waits(payload["record"], n, payload["seconds"]) for n in "xyz")))
 
 
 def _hook(name: str):  # noqa: ANN202
