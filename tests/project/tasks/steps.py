@@ -119,3 +119,26 @@ async def async_steps_in_parallel(payload: dict) -> dict:
 @task(id="step-returns-an-object")
 def step_returns_an_object(payload: dict) -> Any:
     return step.run("bad", object)
+
+
+def _until_file_exists(path: str, timeout: float = 60.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@task(id="steps-across-a-database-restart", retry=Retry(max_attempts=1))
+def steps_across_a_database_restart(payload: dict) -> dict:
+    """One attempt only: the database restarting between two steps and during a wait must not cost it."""
+    from tether import wait
+
+    path = payload["record"]
+    first = step.run("first", _side_effect, path, "first", 1)
+    record(path, event="before-restart")
+    _until_file_exists(payload["go"])  # the test restarts the database, then creates this file
+    second = step.run("second", _side_effect, path, "second", 2)
+    wait.for_(seconds=payload["seconds"])
+    third = step.run("third", _side_effect, path, "third", 3)
+    return {"steps": [first, second, third]}
