@@ -150,3 +150,61 @@ def process_alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+class DevServer:
+    """`tether dev` in a project folder, as a process of its own session (so it can be killed whole)."""
+
+    def __init__(self, project: Path, port: int | None = None) -> None:
+        import subprocess
+
+        self.port = port or free_port()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("TETHER_SECRET_KEY", None)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tether.cli", "dev", "--port", str(self.port), "--num-cpus", "1"],
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.output: list[str] = []
+
+    def ready(self, timeout: float = 150) -> Any:
+        """Wait until it prints its URL and key; an HTTP client authenticated with that key."""
+        import re
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        while not any("export TETHER_API_URL" in line for line in self.output):
+            assert self.process.poll() is None, "".join(self.output)
+            assert time.monotonic() < deadline, "".join(self.output)
+            self.output.append(self.process.stdout.readline())  # type: ignore[union-attr]
+        self.key = re.search(r"Secret key\s+(\S+)", "".join(self.output)).group(1)  # type: ignore[union-attr]
+        return httpx.Client(base_url=f"http://127.0.0.1:{self.port}", headers={"Authorization": f"Bearer {self.key}"}, timeout=30)
+
+    def interrupt(self, timeout: float = 60) -> None:
+        """Ctrl-C, as a user stops it; killed if it does not stop in time."""
+        import signal
+        import subprocess
+
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+
+    def kill(self) -> None:
+        """SIGKILL to the whole session: the server and the Ray it started die at once, as in a crash."""
+        import signal
+
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=30)

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
-from conftest import eventually, free_port
+from conftest import DevServer, eventually
 
 runner = CliRunner()
 
@@ -74,28 +67,11 @@ def test_tether_dev_serves_the_project_prints_its_key_and_reloads_changed_code(t
     from tether.cli.main import app
 
     assert runner.invoke(app, ["init", str(tmp_path)]).exit_code == 0
-    port = free_port()
-    env = {**os.environ, "TETHER_SECRET_KEY": "", "PYTHONUNBUFFERED": "1"}
-    env.pop("TETHER_SECRET_KEY")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tether.cli", "dev", "--port", str(port), "--num-cpus", "1"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
+    server = DevServer(tmp_path)
     try:
-        deadline = time.monotonic() + 150
-        while not any("export TETHER_API_URL" in line for line in output):
-            assert process.poll() is None, "".join(output)
-            assert time.monotonic() < deadline, "".join(output)
-            output.append(process.stdout.readline())  # type: ignore[union-attr]
-        key = re.search(r"Secret key\s+(\S+)", "".join(output)).group(1)  # type: ignore[union-attr]
-        assert key == (tmp_path / ".tether" / "secret_key").read_text().strip()
+        client = server.ready()
+        assert server.key == (tmp_path / ".tether" / "secret_key").read_text().strip()
         assert (tmp_path / ".tether" / "tether.db").exists()
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}, timeout=30)
 
         def run_hello() -> dict[str, Any]:
             run_id = client.post("/api/v1/tasks/hello-world/trigger", json={"payload": {"name": "Ada"}}).json()["id"]
@@ -108,9 +84,4 @@ def test_tether_dev_serves_the_project_prints_its_key_and_reloads_changed_code(t
         second = eventually(lambda: (r := run_hello()) and r["output"] == {"message": "Hi again, Ada!"} and r, timeout=90)
         assert second["version"] != first["version"]
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+        server.interrupt()
