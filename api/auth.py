@@ -1,10 +1,15 @@
-"""Who is calling: a secret key per environment, sent as `Authorization: Bearer <key>`."""
+"""Who is calling: `Authorization: Bearer <secret key>` (everything in its environment) or
+`Bearer <public access token>` (a JWT granting a few scopes; see tether.runtime.public_tokens)."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
 
+from fastapi import Depends, Request
+
+from tether.runtime import public_tokens
 from tether.runtime.environments import Env
+from tether.runtime.public_tokens import Access
 
 
 def bearer(request: Request) -> str | None:
@@ -15,6 +20,20 @@ def bearer(request: Request) -> str | None:
     return token.strip()
 
 
+def access(request: Request) -> Access:
+    """FastAPI dependency for routes a public token may use: what the caller may do, or 401."""
+    token = bearer(request)
+    keys = request.app.state.keys
+    if token is not None and public_tokens.looks_like_one(token):
+        return public_tokens.verify(keys, token)
+    return Access(keys.authenticate(token))
+
+
 def environment(request: Request) -> Env:
-    """FastAPI dependency: the caller's environment, or 401."""
-    return request.app.state.keys.authenticate(bearer(request))
+    """FastAPI dependency for the other routes: the secret key's environment; 401, or 403 for a public token."""
+    caller = access(request)
+    caller.require_secret_key("this route")
+    return caller.env
+
+
+AccessDep = Annotated[Access, Depends(access)]

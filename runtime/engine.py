@@ -58,7 +58,7 @@ class _Tokens:
 
     def create_token(self, env: Env, request: CreateTokenRequest) -> dict[str, Any]:
         row, cached = tokens.create(self.store, env, request)
-        return tokens.body(row, self.public_url, is_cached=cached)
+        return {**tokens.body(row, self.public_url, is_cached=cached), "publicAccessToken": tokens.public_access_token(env, row)}
 
     def retrieve_token(self, env: Env, token_id: str) -> dict[str, Any]:
         return tokens.body(tokens.retrieve(self.store, env, token_id), self.public_url)

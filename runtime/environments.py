@@ -53,6 +53,7 @@ class KeyRing:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._known: dict[str, Env] = {}
+        self._by_id: dict[str, Env] = {}
         self._lock = threading.Lock()
 
     def authenticate(self, key: str | None) -> Env:
@@ -72,6 +73,16 @@ class KeyRing:
         return env
 
     def by_id(self, env_id: str) -> Env:
+        """The environment with this id (LookupError if there is none), remembered like keys are."""
+        with self._lock:
+            env = self._by_id.get(env_id)
+        if env is not None:
+            return env
         with self._store.read() as conn:
-            row = conn.execute(select(_envs).where(_envs.c.id == env_id)).one()
-        return Env(row.id, row.slug, row.secret_key, row.concurrency_limit)
+            row = conn.execute(select(_envs).where(_envs.c.id == env_id)).first()
+        if row is None:
+            raise LookupError(f"no environment {env_id!r}")
+        env = Env(row.id, row.slug, row.secret_key, row.concurrency_limit)
+        with self._lock:
+            self._by_id[env_id] = env
+        return env

@@ -19,7 +19,7 @@ from tether._wire import as_utc, iso, utcnow
 from tether.durations import parse_duration, resolve_instant
 from tether.errors import ConflictError, NotFoundError, ValidationError
 from tether.options import CreateTokenRequest
-from tether.runtime import waits
+from tether.runtime import public_tokens, waits
 from tether.runtime.environments import Env
 from tether.runtime.store.database import Store
 from tether.runtime.store.tables import Waitpoint
@@ -27,6 +27,7 @@ from tether.runtime.store.tables import Waitpoint
 _waitpoints = Waitpoint.__table__
 _w = _waitpoints.c
 DEFAULT_KEY_TTL = timedelta(days=30)
+PUBLIC_TOKEN_WITHOUT_TIMEOUT = timedelta(days=30)
 STATUSES = ("WAITING", "COMPLETED", "TIMED_OUT")
 
 
@@ -51,6 +52,13 @@ def body(row: Any, base_url: str = "", is_cached: bool | None = None) -> dict[st
         "isCached": is_cached,
     }
     return {k: v for k, v in out.items() if v is not None}
+
+
+def public_access_token(env: Env, row: Any) -> str:
+    """A JWT that may see and complete this token, and nothing else: give it to the browser or the
+    person who decides. It lasts as long as the token can be completed (30 days without a timeout)."""
+    until = as_utc(row.complete_after) if row.complete_after is not None else utcnow() + PUBLIC_TOKEN_WITHOUT_TIMEOUT
+    return public_tokens.create(env, [f"read:waitpoints:{row.id}", f"write:waitpoints:{row.id}"], max(until, utcnow() + timedelta(minutes=1)))
 
 
 def _get(conn: Connection, env: Env, token_id: str) -> Any:

@@ -36,11 +36,13 @@ POLL_OUTSIDE_A_RUN = 0.5  # seconds between looks when a script (not a run) wait
 
 
 class WaitToken(WireModel):
-    """A created token: give out `id` (for `wait.complete_token`) or `url` (POST a JSON body to it)."""
+    """A created token: give out `id` (for `wait.complete_token`), `url` (POST a JSON body to it), or
+    `public_access_token`, a key that may see and complete this token and do nothing else."""
 
     id: str
     url: str
     is_cached: bool = False
+    public_access_token: str | None = None
 
 
 class TokenInfo(WireModel):
@@ -103,7 +105,7 @@ async def create_async(req: CreateTokenRequest) -> WaitToken:
 
 def _recordable(body: dict[str, Any]) -> dict[str, Any]:
     """What a run's journal keeps of a created token: what `WaitToken` shows."""
-    return {key: body[key] for key in ("id", "url", "isCached") if key in body}
+    return {key: body[key] for key in ("id", "url", "isCached", "publicAccessToken") if key in body}
 
 
 def retrieve(token_id: str) -> TokenInfo:

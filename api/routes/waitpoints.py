@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from tether.api.auth import AccessDep
 from tether.api.routes.tasks import EngineDep, EnvDep
 from tether.errors import ValidationError
 from tether.options import CreateTokenRequest
@@ -26,18 +27,24 @@ def list_tokens(
     return engine.list_tokens(env, status, limit, after)
 
 
-@router.get("/api/v1/waitpoints/tokens/{token_id}", summary="Retrieve a wait token")
-def retrieve_token(token_id: str, env: EnvDep, engine: EngineDep) -> dict[str, Any]:
-    return engine.retrieve_token(env, token_id)
+@router.get("/api/v1/waitpoints/tokens/{token_id}", summary="Retrieve a wait token (secret key, or its public access token)")
+def retrieve_token(token_id: str, caller: AccessDep, engine: EngineDep) -> dict[str, Any]:
+    if not caller.allows("write", "waitpoints", token_id):
+        caller.require("read", "waitpoints", token_id)
+    return engine.retrieve_token(caller.env, token_id)
 
 
 class CompleteBody(BaseModel):
     data: Any = None
 
 
-@router.post("/api/v1/waitpoints/tokens/{token_id}/complete", summary="Complete a wait token (409 if it already was)")
-def complete_token(token_id: str, env: EnvDep, engine: EngineDep, body: CompleteBody | None = None) -> dict[str, Any]:
-    return engine.complete_token(env, token_id, (body or CompleteBody()).data)
+@router.post(
+    "/api/v1/waitpoints/tokens/{token_id}/complete",
+    summary="Complete a wait token (409 if it already was); with the secret key or the token's publicAccessToken",
+)
+def complete_token(token_id: str, caller: AccessDep, engine: EngineDep, body: CompleteBody | None = None) -> dict[str, Any]:
+    caller.require("write", "waitpoints", token_id)
+    return engine.complete_token(caller.env, token_id, (body or CompleteBody()).data)
 
 
 @router.post(

@@ -54,6 +54,52 @@ def test_the_callback_url_completes_the_token_with_the_raw_body_and_no_key(stack
     assert handle.wait(timeout=60).output["status"] == "published"
 
 
+def test_the_public_access_token_completes_its_token_and_nothing_else(stack: Any, sdk: Any, http: Any, records: Any) -> None:
+    handle = sdk.tasks.trigger("publish-post", {"record": records.path, "topic": "browsers"})
+    note = _notified(records)
+    other = sdk.wait.create_token()
+    headers = {"Authorization": f"Bearer {note['access']}"}
+    with httpx.Client(base_url=stack.url, headers=headers, timeout=30) as editor:  # what a browser holds
+        seen = editor.get(f"/api/v1/waitpoints/tokens/{note['token']}")
+        assert seen.status_code == 200 and seen.json()["status"] == "WAITING", seen.text
+        refused = {
+            "another token": editor.post(f"/api/v1/waitpoints/tokens/{other.id}/complete", json={"data": 1}),
+            "reading another token": editor.get(f"/api/v1/waitpoints/tokens/{other.id}"),
+            "listing tokens": editor.get("/api/v1/waitpoints/tokens"),
+            "creating a token": editor.post("/api/v1/waitpoints/tokens", json={}),
+            "reading the run": editor.get(f"/api/v3/runs/{handle.id}"),
+            "triggering": editor.post("/api/v1/tasks/echo/trigger", json={"payload": {}}),
+        }
+        assert {what: r.status_code for what, r in refused.items()} == dict.fromkeys(refused, 403)
+        assert f"does not grant write:waitpoints:{other.id}" in refused["another token"].json()["error"]
+        done = editor.post(f"/api/v1/waitpoints/tokens/{note['token']}/complete", json={"data": {"approved": True}})
+        assert done.status_code == 200, done.text
+    assert handle.wait(timeout=60).output["status"] == "published"
+    assert sdk.wait.retrieve_token(other.id).status == "WAITING"
+
+
+def test_forged_expired_and_foreign_public_tokens_get_401(stack: Any, sdk: Any) -> None:
+    import jwt
+
+    from tether._wire import utcnow
+    from tether.runtime import public_tokens
+
+    token = sdk.wait.create_token()
+    env = stack.env
+    scope = [f"write:waitpoints:{token.id}"]
+    forged = jwt.encode({"sub": env.id, "pub": True, "scopes": scope, "exp": int(utcnow().timestamp()) + 60}, "not-the-key-" * 4, algorithm="HS256")
+    expired = jwt.encode({"sub": env.id, "pub": True, "scopes": scope, "exp": int(utcnow().timestamp()) - 5}, env.secret_key, algorithm="HS256")
+    unknown = jwt.encode({"sub": "env_nope", "pub": True, "scopes": scope, "exp": int(utcnow().timestamp()) + 60}, "x" * 40, algorithm="HS256")
+    no_scopes = public_tokens.create(env, [], "1m")
+    with httpx.Client(base_url=stack.url, timeout=30) as client:
+        for name, bearer in {"forged": forged, "expired": expired, "unknown": unknown, "garbage": "eyJnope.x.y"}.items():
+            response = client.post(f"/api/v1/waitpoints/tokens/{token.id}/complete", json={}, headers={"Authorization": f"Bearer {bearer}"})
+            assert response.status_code == 401, (name, response.text)
+        assert "expired" in client.get(f"/api/v1/waitpoints/tokens/{token.id}", headers={"Authorization": f"Bearer {expired}"}).text
+        assert client.post(f"/api/v1/waitpoints/tokens/{token.id}/complete", json={}, headers={"Authorization": f"Bearer {no_scopes}"}).status_code == 403
+    assert sdk.wait.retrieve_token(token.id).status == "WAITING"
+
+
 def test_a_token_that_times_out_resumes_the_run_with_an_error(sdk: Any, records: Any) -> None:
     run = sdk.tasks.trigger("publish-post", {"record": records.path, "topic": "late", "timeout": "2s"}).wait(timeout=60)
     assert run.status == "COMPLETED" and run.output["status"] == "timed-out"

@@ -12,8 +12,8 @@ def _noted(path: str, name: str, value: object) -> object:
     return value
 
 
-def _notify_editor(path: str, token_id: str, url: str) -> None:
-    record(path, step="notify-editor", token=token_id, url=url)
+def _notify_editor(path: str, token_id: str, url: str, access: str | None = None) -> None:
+    record(path, step="notify-editor", token=token_id, url=url, access=access)
 
 
 @task(id="publish-post")
@@ -21,7 +21,7 @@ def publish_post(payload: dict) -> dict:
     path = payload["record"]
     draft = step.run("draft", _noted, path, "draft", f"a post about {payload['topic']}")
     token = wait.create_token(timeout=payload.get("timeout", "1h"), tags=[f"post:{payload['topic']}"])
-    step.run("notify-editor", _notify_editor, path, token.id, token.url)
+    step.run("notify-editor", _notify_editor, path, token.id, token.url, token.public_access_token)
     review = wait.for_token(token)
     if not review.ok:
         return {"status": "timed-out", "error": review.error}
