@@ -19,7 +19,7 @@ from tether._calls import Call
 from tether._wire import as_utc, iso, utcnow
 from tether.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from tether.options import MAX_BATCH_SIZE, MAX_TAGS, BatchItem, BatchTriggerRequest, CreateTokenRequest, TriggerOptions, TriggerRequest
-from tether.runtime import lifecycle, logs, runs, serialize, tokens, triggering
+from tether.runtime import lifecycle, logs, metadata, runs, serialize, tokens, triggering
 from tether.runtime import queues as queue_store
 from tether.runtime.catalog import Catalog
 from tether.runtime.environments import Env
@@ -309,6 +309,14 @@ class Engine(_Tokens):
         with self.store.write() as conn:
             added = runs.add_tags(conn, env.id, run_id, checked, MAX_TAGS)
         return {"message": f"Successfully set {added} new tags."}
+
+    def update_metadata(self, env: Env, run_id: str, replace: dict[str, Any] | None, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        """Replace the run's metadata and/or apply operations to it (see tether.runtime.metadata)."""
+        ops = ([{"type": "replace", "value": replace}] if replace is not None else []) + list(operations)
+        if not ops:
+            raise ValidationError("send 'metadata' (an object that replaces it) and/or 'operations' (a list of changes)")
+        with self.store.write() as conn:
+            return {"metadata": metadata.update_run(conn, env.id, run_id, ops)}
 
     def run_logs(self, env: Env, run_id: str) -> dict[str, Any]:
         with self.store.read() as conn:

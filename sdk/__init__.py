@@ -41,6 +41,7 @@ from tether.waits import Wait, wait
 from tether.tasks import Hooks, Task, task
 from tether.children import TaskRunResult
 from tether.branches import parallel
+from tether.run_metadata import metadata
 from tether.context import RunContext, current_run, logger
 
 __version__ = "0.1.0"
@@ -84,6 +85,7 @@ __all__ = [
     "idempotency_keys",
     "load_config",
     "logger",
+    "metadata",
     "parallel",
     "queue",
     "queues",

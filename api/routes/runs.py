@@ -59,6 +59,16 @@ def add_tags(runId: str, body: TagsBody, env: EnvDep, engine: EngineDep) -> dict
     return engine.add_tags(env, runId, body.tags)
 
 
+class MetadataBody(BaseModel):
+    metadata: dict[str, Any] | None = None
+    operations: list[dict[str, Any]] = []
+
+
+@router.put("/api/v1/runs/{runId}/metadata", summary="Replace a run's metadata, or apply operations to it")
+def update_metadata(runId: str, body: MetadataBody, env: EnvDep, engine: EngineDep) -> dict[str, Any]:
+    return engine.update_metadata(env, runId, body.metadata, body.operations)
+
+
 @router.get("/api/v1/runs/{runId}/logs", summary="What the run printed and logged")
 def run_logs(runId: str, env: EnvDep, engine: EngineDep) -> dict[str, Any]:
     return engine.run_logs(env, runId)

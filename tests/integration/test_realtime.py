@@ -67,3 +67,38 @@ def test_last_event_id_resumes_without_repeating(stack: Any, sdk: Any) -> None:
 def test_subscribing_to_an_unknown_run_is_404(stack: Any) -> None:
     response = httpx.get(f"{stack.url}/realtime/v1/runs/run_nope", headers={"Authorization": f"Bearer {stack.settings.secret_key}"})
     assert response.status_code == 404
+
+
+def test_subscribers_see_metadata_progress_as_the_task_sets_it(sdk: Any) -> None:
+    handle = sdk.tasks.trigger("report-progress", {"steps": 4, "pause": 0.4})
+    seen = list(sdk.runs.subscribe(handle.id, timeout=60))
+    progress = [run.metadata["progress"] for run in seen if run.metadata and "progress" in run.metadata]
+    assert len(set(progress)) >= 3 and progress == sorted(progress)  # live, in order, not only at the end
+    assert seen[-1].status == "COMPLETED" and seen[-1].metadata == {"stage": "done", "progress": 1.0}
+
+
+def test_metadata_is_updated_over_http_and_a_waiting_run_resumes_with_it(sdk: Any, http: Any) -> None:
+    handle = sdk.tasks.trigger("wait-for-review", {}, metadata={"editor": "ada"})
+    from conftest import eventually
+
+    waiting = eventually(lambda: (r := sdk.runs.retrieve(handle.id)).status == "WAITING" and r, timeout=60)
+    token = waiting.metadata.pop("token")
+    assert waiting.metadata == {"editor": "ada"}
+    http.put(f"/api/v1/runs/{handle.id}/metadata", json={"operations": [{"type": "delete", "key": "token"}]})
+    put = http.put(f"/api/v1/runs/{handle.id}/metadata", json={"operations": [{"type": "set", "key": "seen", "value": True}, {"type": "increment", "key": "views"}]})
+    assert put.status_code == 200 and put.json() == {"metadata": {"editor": "ada", "seen": True, "views": 1}}
+    assert sdk.runs.retrieve(handle.id).metadata == {"editor": "ada", "seen": True, "views": 1}
+    bad = {
+        "empty": http.put(f"/api/v1/runs/{handle.id}/metadata", json={}),
+        "unknown op": http.put(f"/api/v1/runs/{handle.id}/metadata", json={"operations": [{"type": "upsert", "key": "a"}]}),
+        "not a number": http.put(f"/api/v1/runs/{handle.id}/metadata", json={"operations": [{"type": "increment", "key": "editor"}]}),
+        "too large": http.put(f"/api/v1/runs/{handle.id}/metadata", json={"metadata": {"x": "y" * 300_000}}),
+    }
+    assert {what: r.status_code for what, r in bad.items()} == dict.fromkeys(bad, 422), {w: r.text for w, r in bad.items()}
+    assert "256 KB" in bad["too large"].json()["error"]
+    assert http.put("/api/v1/runs/run_nope/metadata", json={"metadata": {}}).status_code == 404
+    replaced = http.put(f"/api/v1/runs/{handle.id}/metadata", json={"metadata": {"round": 2}})
+    assert replaced.json() == {"metadata": {"round": 2}}
+    sdk.wait.complete_token(token, {"ok": True})
+    run = handle.wait(timeout=60)
+    assert run.output == {"review": {"ok": True}, "metadata": {"round": 2, "token": token}}  # it resumed with what was put

@@ -46,6 +46,7 @@ EXPORTED = [
     "idempotency_keys",
     "load_config",
     "logger",
+    "metadata",
     "parallel",
     "queue",
     "queues",
