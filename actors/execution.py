@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tether import branches, client, run_metadata
+from tether import branches, client, run_metadata, streams
 from tether._payload import encode_output, parse_payload
 from tether.config import ProjectConfig
 from tether.context import RunContext, set_current_run
@@ -35,7 +35,7 @@ from tether.runtime.triggering import Lineage
 from tether.tasks import Task, registered_tasks
 
 from tether.actors.capture import RunSink
-from tether.actors.metadata_sink import MetadataSink
+from tether.actors.outbox import Outbox
 
 log = logging.getLogger("tether.actor")
 S = RunStatus
@@ -73,13 +73,14 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-def _enter_run(ctx: RunContext, journal: RunJournal, sink: MetadataSink) -> None:
+def _enter_run(ctx: RunContext, journal: RunJournal, sink: Outbox) -> None:
     set_current_run(ctx)
     set_journal(journal)
     run_metadata.install(sink, ctx.metadata)
+    streams.install(sink)
 
 
-async def _in_run(ctx: RunContext, journal: RunJournal, sink: MetadataSink, body: Any) -> Any:
+async def _in_run(ctx: RunContext, journal: RunJournal, sink: Outbox, body: Any) -> Any:
     _enter_run(ctx, journal, sink)  # a task has its own copy of the context: this stays with the run
     return await body
 
@@ -100,7 +101,7 @@ class AttemptRunner:
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="tether-task")
         self._initialized: set[str] = set()
         self._heartbeat = _Heartbeat(self)
-        self.metadata = MetadataSink(self.store)
+        self.outbox = Outbox(self.store)
 
     def close(self) -> None:
         """Stop the loop, the worker threads and the heartbeat (a run process simply exits instead)."""
@@ -143,7 +144,7 @@ class AttemptRunner:
         spec = self.specs.get(row.task_identifier)
         ctx = _context(row, attempt)
         self.sink.start(run_id, attempt)
-        self.metadata.start(row.id, row.parent_run_id, row.root_run_id)
+        self.outbox.start(row.id, row.parent_run_id, row.root_run_id)
         client.use_local_backend(
             EngineBackend(self.engine, self.env, Lineage(row.id, row.root_run_id or row.id, row.depth + 1, "trigger"))
         )
@@ -154,7 +155,7 @@ class AttemptRunner:
             return self._attempt(row, attempt, token, task, spec, ctx)
         finally:
             self._heartbeat.follow(None, None)
-            self._flush_metadata(detach=True)
+            self._flush_outbox(detach=True)
             self._flush(self.sink.stop())
             client.use_local_backend(None)
 
@@ -177,7 +178,7 @@ class AttemptRunner:
             try:
                 output = future.result(timeout=max_duration)
             finally:
-                self._flush_metadata()  # subscribers see the last progress before the outcome
+                self._flush_outbox()  # subscribers see the last progress before the outcome
         except concurrent.futures.TimeoutError:
             future.cancel()  # an async body is cancelled; a sync one cannot be, so the process is retired
             return self._finish_timeout(row, attempt, token, task, max_duration, payload, ctx)
@@ -205,9 +206,9 @@ class AttemptRunner:
     def _start_body(self, task: Task, payload: Any, ctx: RunContext, journal: RunJournal) -> concurrent.futures.Future[Any]:
         """The body on the actor's loop (async) or in a worker thread (sync), with the run and its journal as current."""
         if task.is_async:
-            return asyncio.run_coroutine_threadsafe(_in_run(ctx, journal, self.metadata, task.fn(payload)), self.loop)
+            return asyncio.run_coroutine_threadsafe(_in_run(ctx, journal, self.outbox, task.fn(payload)), self.loop)
         context = contextvars.copy_context()
-        context.run(_enter_run, ctx, journal, self.metadata)
+        context.run(_enter_run, ctx, journal, self.outbox)
         return self._executor.submit(context.run, task.fn, payload)
 
     def _suspend(self, row: Any, attempt: int, token: str, pause: WaitSuspended, task: Task, payload: Any, ctx: RunContext) -> Outcome:
@@ -271,11 +272,11 @@ class AttemptRunner:
             payload = row.payload
         self._safe_hooks(task, "on_failure", payload=payload, error=row.error or {"message": reason}, ctx=ctx)
 
-    def _flush_metadata(self, *, detach: bool = False) -> None:
+    def _flush_outbox(self, *, detach: bool = False) -> None:
         try:
-            self.metadata.stop() if detach else self.metadata.flush()
+            self.outbox.stop() if detach else self.outbox.flush()
         except Exception:
-            log.exception("could not store the run's metadata")
+            log.exception("could not store the run's metadata and stream chunks")
 
     def _flush(self, lines: list[dict[str, Any]]) -> None:
         if lines:

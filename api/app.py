@@ -9,7 +9,8 @@ from tether.runtime.engine import Engine
 from tether.runtime.environments import KeyRing
 
 from tether.api import errors
-from tether.api.routes import queues, realtime, runs, tasks, waitpoints
+from tether.api.hub import Hub
+from tether.api.routes import auth, queues, realtime, runs, tasks, waitpoints
 
 
 def create_app(engine: Engine) -> FastAPI:
@@ -20,6 +21,7 @@ def create_app(engine: Engine) -> FastAPI:
     )
     app.state.engine = engine
     app.state.keys = KeyRing(engine.store)
+    app.state.hub = Hub(engine.store)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
@@ -28,7 +30,7 @@ def create_app(engine: Engine) -> FastAPI:
         expose_headers=["x-trigger-jwt"],
     )
     errors.install(app)
-    for module in (tasks, runs, queues, realtime, waitpoints):
+    for module in (tasks, runs, queues, realtime, waitpoints, auth):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")

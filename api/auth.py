@@ -24,6 +24,9 @@ def access(request: Request) -> Access:
     """FastAPI dependency for routes a public token may use: what the caller may do, or 401."""
     token = bearer(request)
     keys = request.app.state.keys
+    in_query = request.query_params.get("token")
+    if token is None and in_query and public_tokens.looks_like_one(in_query):
+        token = in_query  # EventSource cannot send headers; only public tokens travel in URLs
     if token is not None and public_tokens.looks_like_one(token):
         return public_tokens.verify(keys, token)
     return Access(keys.authenticate(token))

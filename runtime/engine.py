@@ -19,7 +19,7 @@ from tether._calls import Call
 from tether._wire import as_utc, iso, utcnow
 from tether.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from tether.options import MAX_BATCH_SIZE, MAX_TAGS, BatchItem, BatchTriggerRequest, CreateTokenRequest, TriggerOptions, TriggerRequest
-from tether.runtime import lifecycle, logs, metadata, runs, serialize, tokens, triggering
+from tether.runtime import lifecycle, logs, metadata, public_tokens, runs, serialize, tokens, triggering
 from tether.runtime import queues as queue_store
 from tether.runtime.catalog import Catalog
 from tether.runtime.environments import Env
@@ -317,6 +317,14 @@ class Engine(_Tokens):
             raise ValidationError("send 'metadata' (an object that replaces it) and/or 'operations' (a list of changes)")
         with self.store.write() as conn:
             return {"metadata": metadata.update_run(conn, env.id, run_id, ops)}
+
+    def create_public_token(self, env: Env, scopes: dict[str, Any], expiration_time: Any = None, one_time_use: bool = False) -> dict[str, Any]:
+        """A public access token for these scopes (see tether.runtime.public_tokens)."""
+        granted = public_tokens.scopes_of(scopes)
+        if one_time_use and any(not s.startswith("write:tasks:") for s in granted):
+            raise ValidationError("a one-time token may only trigger tasks: give it write.tasks scopes only")
+        expires = public_tokens.expires_at(expiration_time)
+        return {"token": public_tokens.create(env, granted, expires, one_time=one_time_use), "expiresAt": iso(expires)}
 
     def run_logs(self, env: Env, run_id: str) -> dict[str, Any]:
         with self.store.read() as conn:

@@ -14,15 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import uuid
+
 import jwt
+from sqlalchemy import delete, exc, insert
 
 from tether._wire import utcnow
 from tether.durations import resolve_instant
 from tether.errors import AuthenticationError, PermissionDeniedError, ValidationError
 from tether.runtime.environments import Env, KeyRing
+from tether.runtime.store.database import Store
+from tether.runtime.store.tables import SpentToken
 
 ALGORITHM = "HS256"
 KINDS = {"read": ("runs", "tags", "batch", "tasks", "waitpoints"), "write": ("tasks", "waitpoints")}
@@ -68,9 +73,12 @@ def expires_at(expiration: datetime | timedelta | str | float | None) -> datetim
     return moment
 
 
-def create(env: Env, scopes: Iterable[str], expiration: datetime | timedelta | str | float | None = None, **claims: Any) -> str:
+def create(env: Env, scopes: Iterable[str], expiration: datetime | timedelta | str | float | None = None, *, one_time: bool = False) -> str:
+    """A signed token granting `scopes`; a `one_time` one is refused after its first use (`spend`)."""
     now = utcnow()
-    payload = {"sub": env.id, "pub": True, "scopes": list(scopes), "iat": int(now.timestamp()), "exp": int(expires_at(expiration).timestamp()), **claims}
+    payload: dict[str, Any] = {"sub": env.id, "pub": True, "scopes": list(scopes), "iat": int(now.timestamp()), "exp": int(expires_at(expiration).timestamp())}
+    if one_time:
+        payload.update(otu=True, jti=uuid.uuid4().hex)
     return jwt.encode(payload, env.secret_key, algorithm=ALGORITHM)
 
 
@@ -80,6 +88,8 @@ class Access:
 
     env: Env
     scopes: frozenset[str] | None = None
+    one_time_id: str | None = None  # the `jti` of a one-time token
+    expires: datetime | None = None
 
     @property
     def is_secret_key(self) -> bool:
@@ -116,4 +126,27 @@ def verify(keys: KeyRing, token: str) -> Access:
     scopes = claims.get("scopes")
     if claims.get("pub") is not True or not isinstance(scopes, list):
         raise AuthenticationError("invalid public access token: it grants no scopes")
-    return Access(env, frozenset(str(s) for s in scopes))
+    one_time = str(claims["jti"]) if claims.get("otu") and claims.get("jti") else None
+    return Access(env, frozenset(str(s) for s in scopes), one_time, datetime.fromtimestamp(claims["exp"], UTC))
+
+
+_spent = SpentToken.__table__
+
+
+def spend(store: Store, access: Access) -> None:
+    """Use up a one-time token (no-op for others); AuthenticationError if it was used before."""
+    if access.one_time_id is None:
+        return
+    try:
+        with store.write() as conn:
+            conn.execute(delete(_spent).where(_spent.c.expires_at < utcnow()))  # expired ones are refused anyway
+            conn.execute(insert(_spent).values(jti=access.one_time_id, expires_at=access.expires))
+    except exc.IntegrityError:
+        raise AuthenticationError("this one-time public access token was already used: ask for a new one") from None
+
+
+def unspend(store: Store, access: Access) -> None:
+    """Give a one-time token back when what it was spent on was refused (a bad payload, say)."""
+    if access.one_time_id is not None:
+        with store.write() as conn:
+            conn.execute(delete(_spent).where(_spent.c.jti == access.one_time_id))

@@ -10,7 +10,7 @@
     print(handle.wait().output)
 """
 
-from tether import idempotency_keys, queues, runs, tasks
+from tether import auth, idempotency_keys, queues, runs, streams, tasks
 from tether.client import AsyncClient, Client, configure
 from tether.config import ProjectConfig, load_config
 from tether.errors import (
@@ -80,6 +80,7 @@ __all__ = [
     "ValidationError",
     "Wait",
     "WaitTimeoutError",
+    "auth",
     "configure",
     "current_run",
     "idempotency_keys",
@@ -91,6 +92,7 @@ __all__ = [
     "queues",
     "runs",
     "step",
+    "streams",
     "task",
     "wait",
     "tasks",

@@ -124,3 +124,9 @@ def list_tokens(status: str | None, limit: int, after: str | None) -> Call:
 
 def complete_token(token_id: str, data: Any) -> Call:
     return Call("complete_token", "POST", f"/api/v1/waitpoints/tokens/{_q(token_id)}/complete", {"token_id": token_id, "data": data}, {"data": data})
+
+
+def create_public_token(scopes: dict[str, Any], expiration_time: Any, one_time_use: bool) -> Call:
+    args = {"scopes": scopes, "expiration_time": expiration_time, "one_time_use": one_time_use}
+    body = {"scopes": scopes, "expirationTime": expiration_time, "oneTimeUse": one_time_use}
+    return Call("create_public_token", "POST", "/api/v1/auth/jwt", args, body)

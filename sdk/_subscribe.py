@@ -1,12 +1,13 @@
-"""Following a run over server-sent events, reconnecting from the last event id when the stream drops."""
+"""Following runs and streams over server-sent events, reconnecting from the last event id when the connection drops."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -51,47 +52,39 @@ class _SseParser:
                     self._event = value
 
 
-def _request_parts(run_id: str, last_event_id: str | None) -> tuple[str, dict[str, str]]:
+def _request_parts(path: str, last_event_id: str | None) -> tuple[str, dict[str, str]]:
     headers = _BaseClient(_api_url(), _secret_key())._headers()
     headers["Accept"] = "text/event-stream"
     if last_event_id:
         headers["Last-Event-ID"] = last_event_id
-    return f"{_api_url()}/realtime/v1/runs/{run_id}", headers
+    return f"{_api_url()}{path}", headers
 
 
-def _to_run(event: _Event) -> Run[Any] | None:
-    if event.event != "message" and event.event != "run":
-        return None
-    return Run.model_validate(json.loads(event.data))
-
-
-def subscribe_run(run_id: str, *, timeout: float | None = None) -> Iterator[Run[Any]]:
+def _follow(path: str, what: str, timeout: float | None, done: Callable[[_Event], bool]) -> Iterator[_Event]:
+    """The events of an SSE route, reconnecting from the last event id when the connection drops,
+    until `done(event)` says the last one came (or for ever)."""
     deadline = None if timeout is None else time.monotonic() + timeout
     last_id: str | None = None
     for _ in range(_MAX_RECONNECTS):
-        url, headers = _request_parts(run_id, last_id)
-        parser = _SseParser()
+        url, headers = _request_parts(path, last_id)
         try:
             with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(30.0, read=60.0)) as response:
                 if response.status_code >= 400:
                     response.read()
                     _BaseClient()._parse(response)
-                for event in parser.feed(response.iter_lines()):
+                for event in _SseParser().feed(response.iter_lines()):
                     last_id = event.id or last_id
-                    run = _to_run(event)
-                    if run is not None:
-                        yield run
-                        if run.is_terminal:
-                            return
+                    yield event
+                    if done(event):
+                        return
                     if deadline is not None and time.monotonic() > deadline:
-                        raise WaitTimeoutError(f"run {run_id} did not finish within {timeout}s")
+                        raise WaitTimeoutError(f"{what} did not end within {timeout}s")
         except httpx.HTTPError:
             time.sleep(0.2)
-            continue
-    raise ConnectionError(f"lost the event stream of run {run_id} {_MAX_RECONNECTS} times")
+    raise ConnectionError(f"lost the event stream of {what} {_MAX_RECONNECTS} times")
 
 
-async def asubscribe_run(run_id: str, *, timeout: float | None = None) -> AsyncIterator[Run[Any]]:
+async def _afollow(path: str, what: str, timeout: float | None, done: Callable[[_Event], bool]) -> AsyncIterator[_Event]:
     import asyncio
 
     loop = asyncio.get_running_loop()
@@ -99,7 +92,7 @@ async def asubscribe_run(run_id: str, *, timeout: float | None = None) -> AsyncI
     last_id: str | None = None
     async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=60.0)) as http:
         for _ in range(_MAX_RECONNECTS):
-            url, headers = _request_parts(run_id, last_id)
+            url, headers = _request_parts(path, last_id)
             parser = _SseParser()
             try:
                 async with http.stream("GET", url, headers=headers) as response:
@@ -109,14 +102,64 @@ async def asubscribe_run(run_id: str, *, timeout: float | None = None) -> AsyncI
                     async for line in response.aiter_lines():
                         for event in parser.feed([line]):
                             last_id = event.id or last_id
-                            run = _to_run(event)
-                            if run is not None:
-                                yield run
-                                if run.is_terminal:
-                                    return
+                            yield event
+                            if done(event):
+                                return
                         if deadline is not None and loop.time() > deadline:
-                            raise WaitTimeoutError(f"run {run_id} did not finish within {timeout}s")
+                            raise WaitTimeoutError(f"{what} did not end within {timeout}s")
             except httpx.HTTPError:
                 await asyncio.sleep(0.2)
-                continue
-    raise ConnectionError(f"lost the event stream of run {run_id} {_MAX_RECONNECTS} times")
+    raise ConnectionError(f"lost the event stream of {what} {_MAX_RECONNECTS} times")
+
+
+def _run_of(event: _Event) -> Run[Any]:
+    return Run.model_validate(json.loads(event.data))
+
+
+def _run_ended(event: _Event) -> bool:
+    return _run_of(event).is_terminal
+
+
+def _stream_ended(event: _Event) -> bool:
+    return event.event == "end"
+
+
+def subscribe_run(run_id: str, *, timeout: float | None = None) -> Iterator[Run[Any]]:
+    for event in _follow(f"/realtime/v1/runs/{quote(run_id, safe='')}", f"run {run_id}", timeout, _run_ended):
+        yield _run_of(event)
+
+
+async def asubscribe_run(run_id: str, *, timeout: float | None = None) -> AsyncIterator[Run[Any]]:
+    async for event in _afollow(f"/realtime/v1/runs/{quote(run_id, safe='')}", f"run {run_id}", timeout, _run_ended):
+        yield _run_of(event)
+
+
+def _tags_path(tags: str | list[str]) -> str:
+    names = [tags] if isinstance(tags, str) else list(tags)
+    return "/realtime/v1/runs?" + urlencode({"tags": ",".join(names)})
+
+
+def subscribe_tags(tags: str | list[str], *, timeout: float | None = None) -> Iterator[Run[Any]]:
+    for event in _follow(_tags_path(tags), f"runs tagged {tags}", timeout, lambda _: False):
+        yield _run_of(event)
+
+
+async def asubscribe_tags(tags: str | list[str], *, timeout: float | None = None) -> AsyncIterator[Run[Any]]:
+    async for event in _afollow(_tags_path(tags), f"runs tagged {tags}", timeout, lambda _: False):
+        yield _run_of(event)
+
+
+def _stream_path(run_id: str, key: str) -> str:
+    return f"/realtime/v1/streams/{quote(run_id, safe='')}/{quote(key, safe='')}"
+
+
+def read_stream(run_id: str, key: str, *, timeout: float | None = None) -> Iterator[Any]:
+    for event in _follow(_stream_path(run_id, key), f"stream {key!r} of run {run_id}", timeout, _stream_ended):
+        if event.event != "end":
+            yield json.loads(event.data)
+
+
+async def aread_stream(run_id: str, key: str, *, timeout: float | None = None) -> AsyncIterator[Any]:
+    async for event in _afollow(_stream_path(run_id, key), f"stream {key!r} of run {run_id}", timeout, _stream_ended):
+        if event.event != "end":
+            yield json.loads(event.data)

@@ -138,3 +138,17 @@ def asubscribe(run_id: str, *, timeout: float | None = None) -> AsyncIterator[Ru
     from tether._subscribe import asubscribe_run
 
     return asubscribe_run(run_id, timeout=timeout)
+
+
+def subscribe_to_runs_with_tag(tag: str | list[str], *, timeout: float | None = None) -> Iterator[Run[Any]]:
+    """Yield every run with the tag (any of the tags) each time it changes, new runs included;
+    it never ends by itself (break out, or give a `timeout`)."""
+    from tether._subscribe import subscribe_tags
+
+    return subscribe_tags(tag, timeout=timeout)
+
+
+def asubscribe_to_runs_with_tag(tag: str | list[str], *, timeout: float | None = None) -> AsyncIterator[Run[Any]]:
+    from tether._subscribe import asubscribe_tags
+
+    return asubscribe_tags(tag, timeout=timeout)

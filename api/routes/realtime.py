@@ -1,61 +1,200 @@
-"""Server-sent events of a run's changes, resumable with Last-Event-ID, ending when the run is finished.
+"""Server-sent events: a run, the runs with some tags, a batch's runs, and a run's stream.
 
-Each event carries the run object (as `GET /api/v3/runs/{id}` returns it) and, as its id, the
-sequence number of the newest change it includes. Changes that land between two reads are
-sent as one event holding the newest state: nothing is repeated, and the newest state is never
-skipped.
+Every event has an id: for runs, the sequence number of the newest change it includes; for a
+stream, its chunk's. `Last-Event-ID` (sent by EventSource when it reconnects) resumes after it:
+nothing lost, nothing repeated. A run's state is sent as the run object `GET /api/v3/runs/{id}`
+returns; changes that land between two sends are one event with the newest state. A run's
+stream ends with its run; a stream's with `event: end` once the run ended and every chunk is
+out. Secret keys see their environment; public access tokens what their scopes name.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import func, select
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from tether.runtime import events, runs
-from tether.runtime.engine import Engine
-from tether.runtime.environments import Env
+from tether.api.auth import AccessDep
+from tether.api.hub import Hub, Subscription
+from tether.api.routes.tasks import EngineDep
+from tether.errors import ValidationError
+from tether.runtime import runs, serialize, streams
+from tether.runtime.public_tokens import Access
 from tether.runtime.states import TERMINAL
-
-from tether.api.routes.tasks import EngineDep, EnvDep
+from tether.runtime.store.tables import RunEvent
 
 router = APIRouter(tags=["realtime"])
-POLL_SECONDS = 0.1
 PING_SECONDS = 15
+CHECK_SECONDS = 1.0  # how often an idle stream looks whether its client left
+MAX_CATCH_UP = 200
+_e = RunEvent.__table__.c
+_r = runs.runs_table.c
+_terminal = {s.value for s in TERMINAL}
 
 
-def _read(engine: Engine, env: Env, run_id: str, after: int) -> tuple[int, dict[str, Any] | None, bool]:
-    """The newest event number after `after`, the run now (None when nothing changed), and whether it is finished."""
+def hub_of(request: Request) -> Hub:
+    return request.app.state.hub
+
+
+def _last_event_id(request: Request) -> int | None:
+    header = request.headers.get("last-event-id", "")
+    return int(header) if header.isdigit() else None
+
+
+def may_read_run(caller: Access, row: Any) -> bool:
+    """A run is readable by its id, one of its tags, its batch or its task."""
+    return (
+        caller.allows("read", "runs", row.id)
+        or any(caller.allows("read", "tags", tag) for tag in row.tags or ())
+        or (row.batch_id is not None and caller.allows("read", "batch", row.batch_id))
+        or caller.allows("read", "tasks", row.task_identifier)
+    )
+
+
+def readable_run(engine: Any, caller: Access, run_id: str) -> Any:
+    """The run's row, or 404 / 403."""
     with engine.store.read() as conn:
-        changes = events.since(conn, run_id, after)
-        if not changes and after >= 0:
-            return after, None, runs.get(conn, env.id, run_id).status in TERMINAL
-    body = engine.retrieve_run(env, run_id)
-    return (changes[-1][0] if changes else 0), body, body["status"] in TERMINAL
+        row = runs.get(conn, caller.env.id, run_id)
+    if not may_read_run(caller, row):
+        caller.require("read", "runs", run_id)
+    return row
 
 
-async def _stream(engine: Engine, env: Env, run_id: str, last_id: int | None, request: Request) -> AsyncIterator[dict[str, Any]]:
-    after = -1 if last_id is None else last_id
-    while True:
-        newest, body, finished = await run_in_threadpool(_read, engine, env, run_id, after)
-        if body is not None:
-            after = max(newest, 0)
-            yield {"id": str(after), "event": "message", "data": json.dumps(body)}
-        if finished:
-            return
-        if await request.is_disconnected():
-            return
-        await asyncio.sleep(POLL_SECONDS)
+def _runs_now(engine: Any, env_id: str, where: Any, after: int | None) -> list[tuple[int, dict[str, Any]]]:
+    """The catch-up: (newest event seq, body) of the matching runs changed after `after` (all of them
+    on a first connection), oldest change first."""
+    with engine.store.read() as conn:
+        query = select(_e.run_id, func.max(_e.seq).label("seq")).join(runs.runs_table, _r.id == _e.run_id).where(_r.environment_id == env_id, where)
+        if after is not None:
+            query = query.where(_e.seq > after)
+        newest = conn.execute(query.group_by(_e.run_id).order_by(func.max(_e.seq).desc()).limit(MAX_CATCH_UP)).all()
+        out = []
+        for run_id, seq in sorted(newest, key=lambda item: item[1]):
+            row = runs.get(conn, env_id, run_id)
+            out.append((int(seq), serialize.run_detail(row, runs.attempts(conn, run_id), runs.related(conn, row))))
+        return out
 
 
-@router.get("/realtime/v1/runs/{runId}", summary="Follow a run (server-sent events)")
-async def subscribe_run(runId: str, env: EnvDep, engine: EngineDep, request: Request) -> EventSourceResponse:
-    await run_in_threadpool(engine.retrieve_run, env, runId)  # 404 before the stream starts
-    header = request.headers.get("last-event-id")
-    last_id = int(header) if header and header.isdigit() else None
-    return EventSourceResponse(_stream(engine, env, runId, last_id, request), ping=PING_SECONDS)
+def _event(seq: int, data: Any, event: str | None = None) -> dict[str, Any]:
+    out = {"id": str(seq), "data": json.dumps(data)}
+    if event:
+        out["event"] = event
+    return out
+
+
+async def _follow_runs(
+    request: Request, hub: Hub, sub: Subscription, catch_up: Callable[[], list[tuple[int, dict[str, Any]]]], after: int | None, *, ends: bool
+) -> AsyncIterator[dict[str, Any]]:
+    """Catch-up, then live changes; with `ends`, stop once the (single) run is terminal."""
+    sent = after if after is not None else -1
+    try:
+        pending = await run_in_threadpool(catch_up)
+        if ends and not pending and after is not None and await run_in_threadpool(_ended, request, sub):
+            return  # resumed after the last event of a finished run: nothing more will come
+        while True:
+            for seq, body in pending:
+                if seq > sent:
+                    sent = seq
+                    yield _event(seq, body)
+                    if ends and body["status"] in _terminal:
+                        return
+            if await request.is_disconnected():
+                return
+            await sub.wait(CHECK_SECONDS)
+            pending = sub.take_runs()
+    finally:
+        hub.unsubscribe(sub)
+
+
+def _ended(request: Request, sub: Subscription) -> bool:
+    (run_id,) = sub.run_ids
+    with request.app.state.engine.store.read() as conn:
+        return runs.get(conn, sub.environment_id, run_id).status in _terminal
+
+
+@router.get("/realtime/v1/runs/{runId}", summary="Follow a run until it ends (server-sent events)")
+async def subscribe_run(runId: str, caller: AccessDep, engine: EngineDep, request: Request) -> EventSourceResponse:
+    await run_in_threadpool(readable_run, engine, caller, runId)  # 404 / 403 before the stream starts
+    after = _last_event_id(request)
+    hub = hub_of(request)
+    sub = hub.subscribe(Subscription(caller.env.id, run_ids=frozenset([runId])))
+    catch_up = lambda: _runs_now(engine, caller.env.id, _r.id == runId, after)  # noqa: E731
+    return EventSourceResponse(_follow_runs(request, hub, sub, catch_up, after, ends=True), ping=PING_SECONDS)
+
+
+@router.get("/realtime/v1/runs", summary="Follow every run with any of these tags, new ones included")
+async def subscribe_tags(tags: str, caller: AccessDep, engine: EngineDep, request: Request) -> EventSourceResponse:
+    wanted = sorted({t.strip() for t in tags.split(",") if t.strip()})
+    if not wanted:
+        raise ValidationError("give one or more tags: /realtime/v1/runs?tags=user:42,org:7")
+    for tag in wanted:
+        caller.require("read", "tags", tag)
+    after = _last_event_id(request)
+    hub = hub_of(request)
+    sub = hub.subscribe(Subscription(caller.env.id, tags=frozenset(wanted)))
+    tagged = _r.id.in_(select(runs.tags_table.c.run_id).where(runs.tags_table.c.tag.in_(wanted)))
+    catch_up = lambda: _runs_now(engine, caller.env.id, tagged, after)  # noqa: E731
+    return EventSourceResponse(_follow_runs(request, hub, sub, catch_up, after, ends=False), ping=PING_SECONDS)
+
+
+@router.get("/realtime/v1/batches/{batchId}", summary="Follow every run of a batch")
+async def subscribe_batch(batchId: str, caller: AccessDep, engine: EngineDep, request: Request) -> EventSourceResponse:
+    caller.require("read", "batch", batchId)
+    await run_in_threadpool(engine.retrieve_batch, caller.env, batchId)  # 404 for a batch of another environment
+    after = _last_event_id(request)
+    hub = hub_of(request)
+    sub = hub.subscribe(Subscription(caller.env.id, batch_id=batchId))
+    catch_up = lambda: _runs_now(engine, caller.env.id, _r.batch_id == batchId, after)  # noqa: E731
+    return EventSourceResponse(_follow_runs(request, hub, sub, catch_up, after, ends=False), ping=PING_SECONDS)
+
+
+def _stream_page(engine: Any, env_id: str, run_id: str, key: str, after: int) -> tuple[list[tuple[int, str, Any]], bool]:
+    """Chunks after `after` from the database, and whether the run has ended."""
+    with engine.store.read() as conn:
+        chunks = streams.read(conn, run_id, key, after, limit=1000)
+        ended = runs.get(conn, env_id, run_id).status in _terminal
+    return chunks, ended
+
+
+async def _follow_stream(request: Request, hub: Hub, sub: Subscription, engine: Any, env_id: str, run_id: str, key: str, after: int) -> AsyncIterator[dict[str, Any]]:
+    sent = after
+    try:
+        from_database = True
+        while True:
+            if from_database:  # at the start, and when the subscription could not hold everything
+                chunks, ended = await run_in_threadpool(_stream_page, engine, env_id, run_id, key, sent)
+                for seq, _, chunk in chunks:
+                    sent = seq
+                    yield _event(seq, chunk)
+                if len(chunks) == 1000:
+                    continue
+                if ended:
+                    yield {"event": "end", "data": json.dumps({"runId": run_id, "stream": key})}
+                    return
+            if await request.is_disconnected():
+                return
+            await sub.wait(CHECK_SECONDS)
+            live, overflowed = sub.take_chunks()
+            for seq, chunk in live:
+                if seq > sent and not overflowed:
+                    sent = seq
+                    yield _event(seq, chunk)
+            # The run may have ended (its last chunks are written before its outcome): check the database.
+            from_database = overflowed or not live
+    finally:
+        hub.unsubscribe(sub)
+
+
+@router.get("/realtime/v1/streams/{runId}/{streamKey}", summary="Follow a run's stream, every chunk from the first (or Last-Event-ID)")
+async def subscribe_stream(runId: str, streamKey: str, caller: AccessDep, engine: EngineDep, request: Request) -> EventSourceResponse:
+    streams.check_key(streamKey)
+    await run_in_threadpool(readable_run, engine, caller, runId)
+    hub = hub_of(request)
+    sub = hub.subscribe(Subscription(caller.env.id, stream=(runId, streamKey)))
+    after = _last_event_id(request) or 0
+    return EventSourceResponse(_follow_stream(request, hub, sub, engine, caller.env.id, runId, streamKey, after), ping=PING_SECONDS)

@@ -7,15 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel
 
-
+from tether.api.auth import AccessDep
+from tether.api.routes.realtime import readable_run
 from tether.api.routes.tasks import EngineDep, EnvDep
 
 router = APIRouter(tags=["runs"])
 
 
-@router.get("/api/v3/runs/{runId}", summary="Retrieve a run")
-def retrieve_run(runId: str, env: EnvDep, engine: EngineDep) -> dict[str, Any]:
-    return engine.retrieve_run(env, runId)
+@router.get("/api/v3/runs/{runId}", summary="Retrieve a run (secret key, or a public token that may read it)")
+def retrieve_run(runId: str, caller: AccessDep, engine: EngineDep) -> dict[str, Any]:
+    readable_run(engine, caller, runId)
+    return engine.retrieve_run(caller.env, runId)
 
 
 @router.get(

@@ -5,19 +5,21 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tether._wire import WireModel
 from tether.errors import PayloadTooLargeError, ValidationError
 from tether.options import MAX_BATCH_SIZE, BatchItem, BatchTriggerRequest, TriggerRequest
+from tether.runtime import public_tokens
 from tether.runtime.engine import Engine
 from tether.runtime.environments import Env
 
-from tether.api.auth import environment
+from tether.api.auth import AccessDep, environment
 
 router = APIRouter(tags=["tasks"])
 MAX_BODY_BYTES = 3 * 1024 * 1024 + 64 * 1024
+READ_TOKEN_EXPIRATION = "1h"  # of the publicAccessToken a trigger answers with
 
 
 def engine_of(request: Request) -> Engine:
@@ -37,24 +39,39 @@ def _refuse_large(request: Request) -> None:
 class TriggerResponse(BaseModel):
     id: str = Field(examples=["run_0abc"])
     isCached: bool = False
+    publicAccessToken: str = Field(description="A JWT that may read this run (and follow it in realtime) for an hour")
 
 
-@router.post("/api/v1/tasks/{taskId}/trigger", response_model=TriggerResponse, summary="Trigger a task")
-def trigger_task(taskId: str, body: TriggerRequest, env: EnvDep, engine: EngineDep, request: Request) -> dict[str, Any]:
+@router.post("/api/v1/tasks/{taskId}/trigger", response_model=TriggerResponse, summary="Trigger a task (secret key, or a trigger token for it)")
+def trigger_task(taskId: str, body: TriggerRequest, caller: AccessDep, engine: EngineDep, request: Request, response: Response) -> dict[str, Any]:
     _refuse_large(request)
-    return engine.trigger(env, taskId, body, payload_type=body.options.payload_type)
+    if not caller.is_secret_key:
+        caller.require("write", "tasks", taskId)
+        public_tokens.spend(engine.store, caller)
+    try:
+        created = engine.trigger(caller.env, taskId, body, payload_type=body.options.payload_type)
+    except Exception:
+        public_tokens.unspend(engine.store, caller)  # a refused trigger does not use up a one-time token
+        raise
+    token = public_tokens.create(caller.env, [f"read:runs:{created['id']}"], READ_TOKEN_EXPIRATION)
+    response.headers["x-trigger-jwt"] = token
+    return {**created, "publicAccessToken": token}
 
 
 class BatchResponse(BaseModel):
     id: str
     runCount: int
     runs: list[dict[str, Any]]
+    publicAccessToken: str = Field(description="A JWT that may read the batch's runs for an hour")
 
 
 @router.post("/api/v2/tasks/batch", response_model=BatchResponse, summary="Trigger up to 1,000 runs, of any tasks")
 @router.post("/api/v1/tasks/batch", response_model=BatchResponse, include_in_schema=False)
-def batch_trigger(body: BatchTriggerRequest, env: EnvDep, engine: EngineDep) -> dict[str, Any]:
-    return engine.batch_trigger(env, body)
+def batch_trigger(body: BatchTriggerRequest, env: EnvDep, engine: EngineDep, response: Response) -> dict[str, Any]:
+    created = engine.batch_trigger(env, body)
+    token = public_tokens.create(env, [f"read:batch:{created['id']}"], READ_TOKEN_EXPIRATION)
+    response.headers["x-trigger-jwt"] = token
+    return {**created, "publicAccessToken": token}
 
 
 class CreateBatchRequest(WireModel):

@@ -10,6 +10,8 @@ from sqlmodel import Field, SQLModel
 
 from tether.steps import MAX_BRANCH
 
+MAX_STREAM_KEY = 128
+
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index))
@@ -158,6 +160,30 @@ class RunEvent(SQLModel, table=True):
     run_id: str = Field(index=True, max_length=64)
     status: str = Field(max_length=16)
     created_at: datetime | None = _ts(nullable=False)
+
+
+class StreamChunk(SQLModel, table=True):
+    """One chunk of a run's named stream (model tokens, progress lines), in the order it was sent.
+
+    `seq` orders every chunk of every stream, so a reader resumes from the last one it saw."""
+
+    __tablename__ = "stream_chunks"
+    __table_args__ = (Index("ix_stream_chunks_run_key_seq", "run_id", "stream_key", "seq"),)
+
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True))
+    run_id: str = Field(max_length=64)
+    stream_key: str = Field(max_length=MAX_STREAM_KEY)
+    chunk: Any = _json()
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class SpentToken(SQLModel, table=True):
+    """A one-time public access token that was used (its `jti`), kept until it would have expired."""
+
+    __tablename__ = "spent_tokens"
+
+    jti: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime | None = _ts(nullable=False, index=True)
 
 
 class RunLog(SQLModel, table=True):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
+import pytest
 
 
 def _events(stack: Any, run_id: str, last_event_id: str | None = None, limit: int = 50) -> list[tuple[str, dict[str, Any]]]:
@@ -102,3 +104,131 @@ def test_metadata_is_updated_over_http_and_a_waiting_run_resumes_with_it(sdk: An
     sdk.wait.complete_token(token, {"ok": True})
     run = handle.wait(timeout=60)
     assert run.output == {"review": {"ok": True}, "metadata": {"round": 2, "token": token}}  # it resumed with what was put
+
+
+def _raw_events(
+    stack: Any, path: str, token: str | None = None, last_event_id: str | None = None, limit: int = 10_000, until: Any = None
+) -> list[tuple[str, str, str]]:
+    """(id, event, data) of an SSE route until the server ends it, `limit` events came, or `until(events)`."""
+    headers = {"Authorization": f"Bearer {token or stack.settings.secret_key}"}
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = last_event_id
+    out: list[tuple[str, str, str]] = []
+    event_id, event = "", "message"
+    with httpx.stream("GET", f"{stack.url}{path}", headers=headers, timeout=httpx.Timeout(60.0)) as response:
+        assert response.status_code == 200, response.read()
+        for line in response.iter_lines():
+            if line.startswith("id:"):
+                event_id = line[3:].strip()
+            elif line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                out.append((event_id, event, line[5:].strip()))
+                event = "message"
+                if len(out) >= limit or (until is not None and until(out)):
+                    break
+    return out
+
+
+def test_a_stream_is_read_live_and_whole_by_a_reader_who_comes_late(sdk: Any) -> None:
+    handle = sdk.tasks.trigger("stream-words", {"count": 40, "pause": 0.02})
+    live = list(sdk.streams.read(handle.id, "llm", timeout=60))
+    assert "".join(live) == "".join(f"w{n} " for n in range(40))
+    assert handle.wait(timeout=60).output == {"text": "".join(live)}
+    assert list(sdk.streams.read(handle.id, "llm", timeout=30)) == live  # after the end: every chunk again
+    assert list(sdk.streams.read(handle.id, "status", timeout=30)) == [{"done": True}]
+    assert list(sdk.streams.read(handle.id, "nothing", timeout=30)) == []
+
+
+def test_a_dropped_stream_resumes_from_its_last_event_id_with_nothing_lost_or_repeated(stack: Any, sdk: Any) -> None:
+    handle = sdk.tasks.trigger("stream-words-async", {"count": 60, "pause": 0.02})
+    first = _raw_events(stack, f"/realtime/v1/streams/{handle.id}/llm", limit=10)  # the client drops after 10
+    rest = _raw_events(stack, f"/realtime/v1/streams/{handle.id}/llm", last_event_id=first[-1][0])
+    chunks = [json.loads(data) for _, event, data in first + rest if event != "end"]
+    assert chunks == [f"a{n} " for n in range(60)]
+    ids = [int(i) for i, event, _ in first + rest if event != "end"]
+    assert ids == sorted(set(ids))
+    assert rest[-1][1] == "end"
+
+
+def test_runs_with_a_tag_are_followed_new_ones_included_and_resumable(stack: Any, sdk: Any) -> None:
+    import threading
+    import uuid
+
+    tag = f"user:{uuid.uuid4().hex[:8]}"
+    first = sdk.tasks.trigger("echo", {"n": 1}, tags=[tag]).wait(timeout=60)
+    seen: list[tuple[str, str, str]] = []
+    reader = threading.Thread(target=lambda: seen.extend(_raw_events(stack, f"/realtime/v1/runs?tags={tag},other-tag", limit=2)))
+    reader.start()
+    time.sleep(1.0)  # connected and caught up before the next run exists
+    later = sdk.tasks.trigger("sleep", {"seconds": 0.5}, tags=[tag])
+    reader.join(timeout=60)
+    bodies = [json.loads(data) for _, _, data in seen]
+    assert [b["id"] for b in bodies] == [first.id, later.id]  # the catch-up, then the new run, live
+    assert bodies[0]["status"] == "COMPLETED" and bodies[1]["status"] != "COMPLETED"
+    later.wait(timeout=60)
+    resumed = _raw_events(stack, f"/realtime/v1/runs?tags={tag}", last_event_id=seen[-1][0], limit=1)
+    assert json.loads(resumed[0][2])["id"] == later.id and int(resumed[0][0]) > int(seen[-1][0])
+    assert json.loads(resumed[0][2])["status"] == "COMPLETED"  # states in between coalesce into the newest
+
+
+def test_a_batch_is_followed_until_every_run_in_it_ended(stack: Any, sdk: Any) -> None:
+    batch = sdk.tasks.batch_trigger([{"task": "echo", "payload": {"n": n}} for n in range(3)])
+    def finished(events: list[tuple[str, str, str]]) -> set[str]:
+        return {json.loads(data)["id"] for _, _, data in events if json.loads(data)["status"] == "COMPLETED"}
+
+    events = _raw_events(stack, f"/realtime/v1/batches/{batch.id}", until=lambda seen: len(finished(seen)) == 3)
+    assert finished(events) == {run.id for run in batch.runs}
+
+
+def test_public_tokens_see_what_their_scopes_name_on_every_realtime_route(stack: Any, sdk: Any, http: Any) -> None:
+    mine = http.post("/api/v1/tasks/stream-words/trigger", json={"payload": {"count": 3}}).json()
+    other = sdk.tasks.trigger("echo", {"n": 2}, tags=["secret"]).wait(timeout=60)
+    token = mine["publicAccessToken"]
+    sdk.runs.retrieve(mine["id"])
+    with httpx.Client(base_url=stack.url, timeout=30) as browser:
+        def status(path: str, bearer: str | None = token, query: bool = False) -> int:
+            if query:
+                return browser.get(f"{path}?token={bearer}").status_code
+            headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+            with browser.stream("GET", path, headers=headers) as response:
+                return response.status_code
+
+        assert status(f"/api/v3/runs/{mine['id']}") == 200
+        assert status(f"/realtime/v1/runs/{mine['id']}") == 200
+        assert status(f"/realtime/v1/runs/{mine['id']}", query=True) == 200  # EventSource sends it in the URL
+        assert status(f"/realtime/v1/streams/{mine['id']}/llm") == 200
+        refused = {
+            "another run": status(f"/api/v3/runs/{other.id}"),
+            "another run's events": status(f"/realtime/v1/runs/{other.id}"),
+            "another run's stream": status(f"/realtime/v1/streams/{other.id}/llm"),
+            "a tag": status("/realtime/v1/runs?tags=secret"),
+            "a batch": status("/realtime/v1/batches/batch_nope"),
+            "listing runs": status("/api/v1/runs"),
+        }
+        assert refused == dict.fromkeys(refused, 403)
+        assert status(f"/realtime/v1/runs/{mine['id']}", bearer=None) == 401
+        assert status(f"/realtime/v1/runs/{mine['id']}", bearer="eyJ.bad.token") == 401
+
+
+def test_a_trigger_token_triggers_its_task_once_and_reads_the_run_it_made(stack: Any, sdk: Any) -> None:
+    token = sdk.auth.create_trigger_public_token("echo", expiration="5m")
+    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as browser:
+        assert browser.post("/api/v1/tasks/sleep/trigger", json={"payload": {}}).status_code == 403  # another task
+        bad = browser.post("/api/v1/tasks/echo/trigger", json={"payload": {}, "options": {"delay": "not a delay"}})
+        assert bad.status_code == 422  # refused: the token is not used up
+        made = browser.post("/api/v1/tasks/echo/trigger", json={"payload": {"from": "browser"}})
+        assert made.status_code == 200, made.text
+        again = browser.post("/api/v1/tasks/echo/trigger", json={"payload": {}})
+        assert again.status_code == 401 and "already used" in again.json()["error"]
+        read = browser.get(f"/api/v3/runs/{made.json()['id']}", headers={"Authorization": f"Bearer {made.json()['publicAccessToken']}"})
+        assert read.status_code == 200
+    reusable = sdk.auth.create_trigger_public_token(["echo"], multiple_use=True)
+    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {reusable}"}, timeout=30) as browser:
+        assert [browser.post("/api/v1/tasks/echo/trigger", json={"payload": {}}).status_code for _ in range(2)] == [200, 200]
+    scoped = sdk.auth.create_public_token(scopes={"read": {"tags": ["secret"]}}, expiration="1m")
+    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {scoped}"}, timeout=30) as browser:
+        with browser.stream("GET", "/realtime/v1/runs?tags=secret") as response:
+            assert response.status_code == 200
+    with pytest.raises(sdk.ValidationError, match="write cannot name 'runs'"):
+        sdk.auth.create_public_token(scopes={"write": {"runs": True}})

@@ -1,0 +1,199 @@
+"""The realtime hub: one reader of the database per gateway process, fanning changes out to its
+server-sent-event subscribers.
+
+Whatever process made a change (a run process flushing metadata, the Scheduler moving a run,
+another gateway), it is in `run_events` and `stream_chunks`. The hub reads the rows past its
+cursors — one indexed query per tick, however many subscribers there are — builds each changed
+run's JSON once, and offers it to the subscriptions that asked for that run, its tags or its
+batch. On PostgreSQL, writers NOTIFY and the hub LISTENs, so it reads as soon as a change is
+committed; the tick is the fallback, and the only clock on SQLite.
+
+A subscription keeps only the newest state of each run (a slow reader skips states, never the
+newest) and a bounded list of chunks; past the bound it is told to read the rest from the
+database itself. So a slow reader never slows the hub, nor the runs, nor other readers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from tether.runtime import runs, serialize
+from tether.runtime.store.database import Store
+from tether.runtime.store.tables import RunEvent, StreamChunk
+
+log = logging.getLogger("tether.realtime")
+TICK_SECONDS = 0.05
+MAX_CHUNKS_HELD = 10_000
+CHANNEL = "tether_realtime"
+_e = RunEvent.__table__.c
+_c = StreamChunk.__table__.c
+_r = runs.runs_table.c
+
+
+@dataclass(eq=False)
+class Subscription:
+    """What one SSE response is waiting for, and what the hub found for it so far."""
+
+    environment_id: str
+    run_ids: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    batch_id: str | None = None
+    stream: tuple[str, str] | None = None  # (run id, stream key)
+    runs: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # newest (seq, body) by run
+    chunks: list[tuple[int, Any]] = field(default_factory=list)
+    overflowed: bool = False
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wants(self, row: Any) -> bool:
+        if row.environment_id != self.environment_id:
+            return False
+        if row.id in self.run_ids or (self.batch_id is not None and row.batch_id == self.batch_id):
+            return True
+        return bool(self.tags.intersection(row.tags or ()))  # any of the tags
+
+    def offer_run(self, seq: int, body: dict[str, Any]) -> None:
+        self.runs[body["id"]] = (seq, body)
+        self.changed.set()
+
+    def offer_chunk(self, seq: int, chunk: Any) -> None:
+        if len(self.chunks) >= MAX_CHUNKS_HELD:
+            self.overflowed = True  # the reader catches up from the database
+        else:
+            self.chunks.append((seq, chunk))
+        self.changed.set()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self.changed.wait(), timeout)
+        except TimeoutError:
+            pass
+        self.changed.clear()
+
+    def take_runs(self) -> list[tuple[int, dict[str, Any]]]:
+        taken, self.runs = sorted(self.runs.values(), key=lambda item: item[0]), {}
+        return taken
+
+    def take_chunks(self) -> tuple[list[tuple[int, Any]], bool]:
+        taken, overflowed = self.chunks, self.overflowed
+        self.chunks, self.overflowed = [], False
+        return taken, overflowed
+
+
+class Hub:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._subs: set[Subscription] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._cursor: tuple[int, int] | None = None
+        self._listener: threading.Thread | None = None
+
+    # -- subscribing ----------------------------------------------------------------------------
+
+    def subscribe(self, sub: Subscription) -> Subscription:
+        """Register `sub` (before reading the catch-up, so nothing falls between the two)."""
+        self._subs.add(sub)
+        if self._task is None or self._task.done():
+            self._wake = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="tether-realtime-hub")
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subs.discard(sub)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        if self._cursor is None:
+            self._cursor = await run_in_threadpool(self._newest)
+        self._listen()
+        while True:
+            assert self._wake is not None
+            try:
+                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if not self._subs:
+                continue
+            try:
+                found = await run_in_threadpool(self._read, self._cursor, list(self._subs))
+            except Exception:
+                log.exception("the realtime hub could not read changes; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            self._cursor, bodies, chunks = found
+            self._dispatch(bodies, chunks)
+
+    def _newest(self) -> tuple[int, int]:
+        with self.store.read() as conn:
+            return (
+                int(conn.execute(select(func.coalesce(func.max(_e.seq), 0))).scalar()),
+                int(conn.execute(select(func.coalesce(func.max(_c.seq), 0))).scalar()),
+            )
+
+    def _read(self, cursor: tuple[int, int], subs: list[Subscription]) -> tuple[tuple[int, int], list[tuple[int, Any, dict[str, Any]]], list[Any]]:
+        events_after, chunks_after = cursor
+        streams = {s.stream for s in subs if s.stream is not None}
+        with self.store.read() as conn:
+            changed = conn.execute(select(_e.run_id, func.max(_e.seq)).where(_e.seq > events_after).group_by(_e.run_id)).all()
+            chunks = conn.execute(select(_c.seq, _c.run_id, _c.stream_key, _c.chunk).where(_c.seq > chunks_after).order_by(_c.seq)).all()
+            newest_event = max((int(seq) for _, seq in changed), default=events_after)
+            newest_chunk = int(chunks[-1].seq) if chunks else chunks_after
+            seq_of = {run_id: int(seq) for run_id, seq in changed}
+            watched = [s for s in subs if s.stream is None]
+            rows = conn.execute(select(runs.runs_table).where(_r.id.in_(list(seq_of)))).all() if seq_of and watched else []
+            bodies = [
+                (seq_of[row.id], row, serialize.run_detail(row, runs.attempts(conn, row.id), runs.related(conn, row)))
+                for row in rows
+                if any(s.wants(row) for s in watched)
+            ]
+        kept = [c for c in chunks if (c.run_id, c.stream_key) in streams]
+        return (newest_event, newest_chunk), bodies, kept
+
+    def _dispatch(self, bodies: Iterable[tuple[int, Any, dict[str, Any]]], chunks: Iterable[Any]) -> None:
+        for seq, row, body in bodies:
+            for sub in self._subs:
+                if sub.stream is None and sub.wants(row):
+                    sub.offer_run(seq, body)
+                elif sub.stream is not None and sub.stream[0] == row.id:
+                    sub.changed.set()  # the run moved: a stream reader checks whether it ended
+        for chunk in chunks:
+            for sub in self._subs:
+                if sub.stream == (chunk.run_id, chunk.stream_key):
+                    sub.offer_chunk(int(chunk.seq), chunk.chunk)
+
+    # -- PostgreSQL NOTIFY ------------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        """On PostgreSQL, a thread LISTENs and wakes the hub at each NOTIFY from a writer."""
+        if self.store.dialect != "postgresql" or self._listener is not None:
+            return
+        loop, wake = asyncio.get_running_loop(), self._wake
+        assert wake is not None
+
+        def listen() -> None:
+            import psycopg
+
+            url = self.store.writer.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            while True:
+                try:
+                    with psycopg.connect(url, autocommit=True) as conn:
+                        conn.execute(f"LISTEN {CHANNEL}")
+                        for _ in conn.notifies():
+                            loop.call_soon_threadsafe(wake.set)
+                except Exception:  # the database restarted, or the loop is gone
+                    if loop.is_closed():
+                        return
+                    threading.Event().wait(1.0)
+
+        self._listener = threading.Thread(target=listen, name="tether-realtime-listen", daemon=True)
+        self._listener.start()
