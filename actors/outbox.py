@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from tether.errors import StoreError, TetherError
-from tether.runtime import metadata, streams
+from tether.runtime import events, metadata, streams
 from tether.runtime.store.database import Store
 
 log = logging.getLogger("tether.metadata")
@@ -83,8 +83,9 @@ class Outbox:
 
     def _write(self, run_id: str | None, chunks: list[tuple[str, Any]], by_run: dict[str, list[dict[str, Any]]]) -> None:
         with self._store.write() as conn:
-            if run_id is not None:
+            if run_id is not None and chunks:
                 streams.append(conn, run_id, chunks)
+                events.notify(conn)
             for target in sorted(by_run):  # one lock order for every process: no deadlocks
                 savepoint = conn.begin_nested()
                 try:

@@ -26,13 +26,13 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from tether.runtime import runs, serialize
+from tether.runtime.events import CHANNEL
 from tether.runtime.store.database import Store
 from tether.runtime.store.tables import RunEvent, StreamChunk
 
 log = logging.getLogger("tether.realtime")
 TICK_SECONDS = 0.05
 MAX_CHUNKS_HELD = 10_000
-CHANNEL = "tether_realtime"
 _e = RunEvent.__table__.c
 _c = StreamChunk.__table__.c
 _r = runs.runs_table.c

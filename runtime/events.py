@@ -1,7 +1,8 @@
 """The run event log: one sequence-numbered row per state change, written in the same transaction.
 
-Realtime readers follow it by sequence number, so `Last-Event-ID` resumes exactly. Readers
-poll it (an indexed range read); waking them with PostgreSQL NOTIFY is the next step.
+Realtime readers follow it by sequence number, so `Last-Event-ID` resumes exactly. Each gateway's
+hub reads it once per tick; on PostgreSQL, writers of what a watcher waits on right now (metadata,
+stream chunks) also `notify`, and the hubs, which LISTEN, read at once.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, bindparam, insert, literal, select
+from sqlalchemy import Connection, DateTime, bindparam, insert, literal, select, text
 from sqlalchemy.sql import FromClause
 
 from tether._wire import utcnow
@@ -17,6 +18,14 @@ from tether.runtime.store.tables import RunEvent
 
 _events = RunEvent.__table__
 _INSERT = insert(_events)  # built once: it is on every transition's path
+CHANNEL = "tether_realtime"
+_NOTIFY = text(f"SELECT pg_notify('{CHANNEL}', '')")
+
+
+def notify(conn: Connection) -> None:
+    """Wake every gateway's realtime hub when this transaction commits (PostgreSQL; SQLite hubs poll)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_NOTIFY)
 
 
 def append(conn: Connection, run_ids: Iterable[str], status: str) -> None:

@@ -91,4 +91,5 @@ def update_run(conn: Connection, environment_id: str | None, run_id: str, operat
     check_size(run_id, data)
     conn.execute(update(runs.runs_table).where(_r.id == run_id).values(metadata=data))
     events.append(conn, [run_id], row.status)
+    events.notify(conn)
     return data

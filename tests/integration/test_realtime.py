@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import eventually
+
 
 def _events(stack: Any, run_id: str, last_event_id: str | None = None, limit: int = 50) -> list[tuple[str, dict[str, Any]]]:
     headers = {"Authorization": f"Bearer {stack.settings.secret_key}"}
@@ -81,8 +83,6 @@ def test_subscribers_see_metadata_progress_as_the_task_sets_it(sdk: Any) -> None
 
 def test_metadata_is_updated_over_http_and_a_waiting_run_resumes_with_it(sdk: Any, http: Any) -> None:
     handle = sdk.tasks.trigger("wait-for-review", {}, metadata={"editor": "ada"})
-    from conftest import eventually
-
     waiting = eventually(lambda: (r := sdk.runs.retrieve(handle.id)).status == "WAITING" and r, timeout=60)
     token = waiting.metadata.pop("token")
     assert waiting.metadata == {"editor": "ada"}
@@ -232,3 +232,56 @@ def test_a_trigger_token_triggers_its_task_once_and_reads_the_run_it_made(stack:
             assert response.status_code == 200
     with pytest.raises(sdk.ValidationError, match="write cannot name 'runs'"):
         sdk.auth.create_public_token(scopes={"write": {"runs": True}})
+
+
+@pytest.fixture
+def second_gateway(stack: Any) -> Any:
+    """Another gateway process's worth: its own app, engine, pool and hub, on the same database."""
+    import threading
+
+    import uvicorn
+
+    from conftest import free_port
+    from tether.api.app import create_app
+    from tether.runtime.engine import Engine
+    from tether.runtime.store.database import Store
+
+    store = Store(stack.settings.database_url)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(Engine(store)), host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.dispose()
+
+
+def test_a_change_made_through_one_gateway_reaches_a_subscriber_on_another(stack: Any, sdk: Any, http: Any, second_gateway: str) -> None:
+    import threading
+
+    handle = sdk.tasks.trigger("wait-for-review", {}, metadata={"round": 1})
+    waiting = eventually(lambda: (r := sdk.runs.retrieve(handle.id)).status == "WAITING" and r, timeout=60)
+    seen: list[dict[str, Any]] = []
+
+    def follow() -> None:
+        headers = {"Authorization": f"Bearer {stack.settings.secret_key}"}
+        with httpx.stream("GET", f"{second_gateway}/realtime/v1/runs/{handle.id}", headers=headers, timeout=30) as response:
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    seen.append(json.loads(line[5:]))
+                    if seen[-1]["metadata"].get("round") == 2:
+                        return
+
+    reader = threading.Thread(target=follow)
+    reader.start()
+    eventually(lambda: seen, timeout=30)  # connected: it has the state as it was
+    assert http.put(f"/api/v1/runs/{handle.id}/metadata", json={"operations": [{"type": "increment", "key": "round"}]}).status_code == 200
+    reader.join(timeout=30)
+    assert not reader.is_alive() and seen[-1]["metadata"]["round"] == 2
+    sdk.wait.complete_token(waiting.metadata["token"], {"ok": True})
+    assert handle.wait(timeout=60).status == "COMPLETED"
