@@ -6,14 +6,15 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tether.runtime.engine import Engine
-from tether.runtime.environments import KeyRing
+from tether.runtime.environments import Env, KeyRing
 
 from tether.api import errors
 from tether.api.hub import Hub
-from tether.api.routes import auth, queues, realtime, runs, tasks, waitpoints
+from tether.api.routes import auth, browser, queues, realtime, runs, tasks, waitpoints
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, *, demo_env: Env | None = None) -> FastAPI:
+    """The gateway over `engine`; with `demo_env` (dev), /realtime/demo triggers tasks in it."""
     app = FastAPI(
         title="Tether",
         version="0.1.0",
@@ -22,6 +23,7 @@ def create_app(engine: Engine) -> FastAPI:
     app.state.engine = engine
     app.state.keys = KeyRing(engine.store)
     app.state.hub = Hub(engine.store)
+    app.state.demo_env = demo_env
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
@@ -30,7 +32,7 @@ def create_app(engine: Engine) -> FastAPI:
         expose_headers=["x-trigger-jwt"],
     )
     errors.install(app)
-    for module in (tasks, runs, queues, realtime, waitpoints, auth):
+    for module in (tasks, runs, queues, realtime, waitpoints, auth, browser):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")

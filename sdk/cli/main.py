@@ -93,11 +93,12 @@ def dev(
 
     config = load_config()
     key = dev_secret_key(config.root)
-    settings = StackSettings(dev_database_url(config.root), "dev", key, host, port, None, num_cpus, reload=True)
+    settings = StackSettings(dev_database_url(config.root), "dev", key, host, port, None, num_cpus, reload=True, demo_page=True)
     with console.status("Starting Ray, the Scheduler and the gateway…"):
         stack = Stack(config, settings).start()
     console.print(f"[bold green]Tether dev is running[/] — project [bold]{config.project}[/], version {stack.version}")
     console.print(f"  API        {stack.url}    (docs: {stack.url}/docs)")
+    console.print(f"  Live demo  {stack.url}/realtime/demo    (triggers research-agent; ?task=<id> for another)")
     console.print(f"  Secret key {key}")
     console.print(f"  Database   {settings.database_url}")
     console.print(f"  Tasks      {', '.join(sorted(stack.tasks)) or '(none found in ' + ', '.join(config.dirs) + ')'}")

@@ -30,6 +30,7 @@ class StackSettings:
     num_cpus: int | None = None
     scheduler: dict[str, Any] = field(default_factory=dict)
     reload: bool = False
+    demo_page: bool = False  # /realtime/demo, which mints trigger tokens for anyone who opens it: dev only
 
 
 def dev_database_url(root: Path) -> str:
@@ -84,7 +85,7 @@ class Stack:
         start_ray(self.settings.ray_address, num_cpus=self.settings.num_cpus, project_root=str(self.config.root))
         self.scheduler = ensure_scheduler(self.settings.database_url, self.settings.scheduler)
         self.engine = Engine(self.store, RayControl(), public_url=self.url)
-        self.app = create_app(self.engine)
+        self.app = create_app(self.engine, demo_env=self.env if self.settings.demo_page else None)
         self._serve()
         if self.settings.reload:
             self._watch()
