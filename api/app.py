@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -15,7 +18,14 @@ from tether.api.routes import auth, browser, queues, realtime, runs, tasks, wait
 
 def create_app(engine: Engine, *, demo_env: Env | None = None) -> FastAPI:
     """The gateway over `engine`; with `demo_env` (dev), /realtime/demo triggers tasks in it."""
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.hub.start()  # reading from the start: a first subscriber meets no backlog
+        yield
+        await app.state.hub.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Tether",
         version="0.1.0",
         description="Durable background tasks for Python, on Ray. Routes and JSON follow Trigger.dev's REST API.",

@@ -16,6 +16,7 @@ database itself. So a slow reader never slows the hub, nor the runs, nor other r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Iterable
@@ -95,15 +96,27 @@ class Hub:
         self._wake: asyncio.Event | None = None
         self._cursor: tuple[int, int] | None = None
         self._listener: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # -- subscribing ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start reading on the running loop: at the server's startup, or else at the first subscription."""
+        if self._task is None or self._task.done():
+            self._wake = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="tether-realtime-hub")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
     def subscribe(self, sub: Subscription) -> Subscription:
         """Register `sub` (before reading the catch-up, so nothing falls between the two)."""
         self._subs.add(sub)
-        if self._task is None or self._task.done():
-            self._wake = asyncio.Event()
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="tether-realtime-hub")
+        self.start()
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -122,15 +135,15 @@ class Hub:
             except TimeoutError:
                 pass
             self._wake.clear()
-            if not self._subs:
-                continue
             try:
-                found = await run_in_threadpool(self._read, self._cursor, list(self._subs))
+                if not self._subs:  # nobody listens: only keep up, so that a first subscriber meets no backlog
+                    self._cursor = await run_in_threadpool(self._newest)
+                    continue
+                self._cursor, bodies, chunks = await run_in_threadpool(self._read, self._cursor, list(self._subs))
             except Exception:
                 log.exception("the realtime hub could not read changes; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            self._cursor, bodies, chunks = found
             self._dispatch(bodies, chunks)
 
     def _newest(self) -> tuple[int, int]:
@@ -184,16 +197,17 @@ class Hub:
             import psycopg
 
             url = self.store.writer.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            while True:
+            while not self._stopping.is_set():
                 try:
                     with psycopg.connect(url, autocommit=True) as conn:
                         conn.execute(f"LISTEN {CHANNEL}")
-                        for _ in conn.notifies():
-                            loop.call_soon_threadsafe(wake.set)
+                        while not self._stopping.is_set():
+                            if any(True for _ in conn.notifies(timeout=1.0, stop_after=1)):
+                                loop.call_soon_threadsafe(wake.set)
                 except Exception:  # the database restarted, or the loop is gone
                     if loop.is_closed():
                         return
-                    threading.Event().wait(1.0)
+                    self._stopping.wait(1.0)
 
         self._listener = threading.Thread(target=listen, name="tether-realtime-listen", daemon=True)
         self._listener.start()

@@ -103,7 +103,7 @@ class Stack:
     def _serve(self) -> None:
         import uvicorn
 
-        config = uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(self.app, host=self.settings.host, port=self.settings.port, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
         thread = threading.Thread(target=self._server.run, name="tether-gateway", daemon=True)
         thread.start()
