@@ -1,4 +1,4 @@
-"""Where a run's metadata operations and stream chunks go: a buffer written every 100 ms at most.
+"""Where a run's metadata operations and stream chunks go: a buffer written at most every 50 ms.
 
 Task code never waits for the database (`tether.metadata` and `tether.streams` return at once): a
 task that sets its progress ten thousand times, or streams ten thousand tokens, costs a handful
@@ -19,7 +19,7 @@ from tether.runtime import events, metadata, streams
 from tether.runtime.store.database import Store
 
 log = logging.getLogger("tether.metadata")
-FLUSH_SECONDS = 0.1  # between two writes at most; the first of a burst goes at once
+FLUSH_SECONDS = 0.05  # between two writes at most; the first of a burst goes at once
 
 
 class Outbox:

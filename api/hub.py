@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import threading
 from collections.abc import Iterable
@@ -48,7 +49,7 @@ class Subscription:
     tags: frozenset[str] = frozenset()
     batch_id: str | None = None
     stream: tuple[str, str] | None = None  # (run id, stream key)
-    runs: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # newest (seq, body) by run
+    runs: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # newest (seq, status, JSON) by run id
     chunks: list[tuple[int, Any]] = field(default_factory=list)
     overflowed: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -60,8 +61,8 @@ class Subscription:
             return True
         return bool(self.tags.intersection(row.tags or ()))  # any of the tags
 
-    def offer_run(self, seq: int, body: dict[str, Any]) -> None:
-        self.runs[body["id"]] = (seq, body)
+    def offer_run(self, seq: int, run_id: str, status: str, data: str) -> None:
+        self.runs[run_id] = (seq, status, data)
         self.changed.set()
 
     def offer_chunk(self, seq: int, chunk: Any) -> None:
@@ -78,7 +79,7 @@ class Subscription:
             pass
         self.changed.clear()
 
-    def take_runs(self) -> list[tuple[int, dict[str, Any]]]:
+    def take_runs(self) -> list[tuple[int, str, str]]:
         taken, self.runs = sorted(self.runs.values(), key=lambda item: item[0]), {}
         return taken
 
@@ -174,9 +175,10 @@ class Hub:
 
     def _dispatch(self, bodies: Iterable[tuple[int, Any, dict[str, Any]]], chunks: Iterable[Any]) -> None:
         for seq, row, body in bodies:
+            data = json.dumps(body)  # once, however many subscribers get it
             for sub in self._subs:
                 if sub.stream is None and sub.wants(row):
-                    sub.offer_run(seq, body)
+                    sub.offer_run(seq, row.id, body["status"], data)
                 elif sub.stream is not None and sub.stream[0] == row.id:
                     sub.changed.set()  # the run moved: a stream reader checks whether it ended
         for chunk in chunks:

@@ -12,7 +12,7 @@
         metadata.root.append("log", "video ready")   # the first run of the tree
 
 Calls return at once: they change the run's metadata as this code sees it (`metadata.get`,
-`metadata.current()`) and are sent to the database in batches, within 100 ms, before the run
+`metadata.current()`) and are sent to the database in batches, within 50 ms, before the run
 checkpoints and before it ends (or now, with `metadata.flush()`). Metadata is a JSON object of at
 most 256 KB; a change that would pass the limit raises ValidationError. Outside a run the calls
 do nothing and `current()` is empty.

@@ -65,9 +65,9 @@ def readable_run(engine: Any, caller: Access, run_id: str) -> Any:
     return row
 
 
-def _runs_now(engine: Any, env_id: str, where: Any, after: int | None) -> list[tuple[int, dict[str, Any]]]:
-    """The catch-up: (newest event seq, body) of the matching runs changed after `after` (all of them
-    on a first connection), oldest change first."""
+def _runs_now(engine: Any, env_id: str, where: Any, after: int | None) -> list[tuple[int, str, str]]:
+    """The catch-up: (newest event seq, status, JSON) of the matching runs changed after `after` (all
+    of them on a first connection), oldest change first."""
     with engine.store.read() as conn:
         query = select(_e.run_id, func.max(_e.seq).label("seq")).join(runs.runs_table, _r.id == _e.run_id).where(_r.environment_id == env_id, where)
         if after is not None:
@@ -76,19 +76,19 @@ def _runs_now(engine: Any, env_id: str, where: Any, after: int | None) -> list[t
         out = []
         for run_id, seq in sorted(newest, key=lambda item: item[1]):
             row = runs.get(conn, env_id, run_id)
-            out.append((int(seq), serialize.run_detail(row, runs.attempts(conn, run_id), runs.related(conn, row))))
+            out.append((int(seq), row.status, json.dumps(serialize.run_detail(row, runs.attempts(conn, run_id), runs.related(conn, row)))))
         return out
 
 
-def _event(seq: int, data: Any, event: str | None = None) -> dict[str, Any]:
-    out = {"id": str(seq), "data": json.dumps(data)}
+def _event(seq: int, data: str, event: str | None = None) -> dict[str, Any]:
+    out = {"id": str(seq), "data": data}
     if event:
         out["event"] = event
     return out
 
 
 async def _follow_runs(
-    request: Request, hub: Hub, sub: Subscription, catch_up: Callable[[], list[tuple[int, dict[str, Any]]]], after: int | None, *, ends: bool
+    request: Request, hub: Hub, sub: Subscription, catch_up: Callable[[], list[tuple[int, str, str]]], after: int | None, *, ends: bool
 ) -> AsyncIterator[dict[str, Any]]:
     """Catch-up, then live changes; with `ends`, stop once the (single) run is terminal."""
     sent = after if after is not None else -1
@@ -97,11 +97,11 @@ async def _follow_runs(
         if ends and not pending and after is not None and await run_in_threadpool(_ended, request, sub):
             return  # resumed after the last event of a finished run: nothing more will come
         while True:
-            for seq, body in pending:
+            for seq, status, data in pending:
                 if seq > sent:
                     sent = seq
-                    yield _event(seq, body)
-                    if ends and body["status"] in _terminal:
+                    yield _event(seq, data)
+                    if ends and status in _terminal:
                         return
             if await request.is_disconnected():
                 return
@@ -170,7 +170,7 @@ async def _follow_stream(request: Request, hub: Hub, sub: Subscription, engine: 
                 chunks, ended = await run_in_threadpool(_stream_page, engine, env_id, run_id, key, sent)
                 for seq, _, chunk in chunks:
                     sent = seq
-                    yield _event(seq, chunk)
+                    yield _event(seq, json.dumps(chunk))
                 if len(chunks) == 1000:
                     continue
                 if ended:
@@ -183,7 +183,7 @@ async def _follow_stream(request: Request, hub: Hub, sub: Subscription, engine: 
             for seq, chunk in live:
                 if seq > sent and not overflowed:
                     sent = seq
-                    yield _event(seq, chunk)
+                    yield _event(seq, json.dumps(chunk))
             # The run may have ended (its last chunks are written before its outcome): check the database.
             from_database = overflowed or not live
     finally:
