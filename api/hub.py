@@ -32,8 +32,11 @@ from tether.runtime.events import CHANNEL
 from tether.runtime.store.database import Store
 from tether.runtime.store.tables import RunEvent, StreamChunk
 
+from tether.api.tail import Tail
+
 log = logging.getLogger("tether.realtime")
 TICK_SECONDS = 0.05
+MAX_ROWS = 5000  # read per table per tick
 MAX_CHUNKS_HELD = 10_000
 _e = RunEvent.__table__.c
 _c = StreamChunk.__table__.c
@@ -79,8 +82,10 @@ class Subscription:
             pass
         self.changed.clear()
 
-    def take_runs(self) -> list[tuple[int, str, str]]:
-        taken, self.runs = sorted(self.runs.values(), key=lambda item: item[0]), {}
+    def take_runs(self) -> list[tuple[int, str, str, str]]:
+        """(seq, run id, status, JSON) of each run that changed, oldest change first."""
+        taken = sorted(((seq, run_id, status, data) for run_id, (seq, status, data) in self.runs.items()), key=lambda item: item[0])
+        self.runs = {}
         return taken
 
     def take_chunks(self) -> tuple[list[tuple[int, Any]], bool]:
@@ -95,7 +100,7 @@ class Hub:
         self._subs: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
-        self._cursor: tuple[int, int] | None = None
+        self._tails: tuple[Tail, Tail] | None = None  # run_events, stream_chunks
         self._listener: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -126,8 +131,8 @@ class Hub:
     # -- reading --------------------------------------------------------------------------------
 
     async def _run(self) -> None:
-        if self._cursor is None:
-            self._cursor = await run_in_threadpool(self._newest)
+        if self._tails is None:
+            self._tails = await run_in_threadpool(self._newest)
         self._listen()
         while True:
             assert self._wake is not None
@@ -138,53 +143,61 @@ class Hub:
             self._wake.clear()
             try:
                 if not self._subs:  # nobody listens: only keep up, so that a first subscriber meets no backlog
-                    self._cursor = await run_in_threadpool(self._newest)
+                    self._tails = await run_in_threadpool(self._newest)
                     continue
-                self._cursor, bodies, chunks = await run_in_threadpool(self._read, self._cursor, list(self._subs))
+                bodies, moved, chunks = await run_in_threadpool(self._read, self._tails, list(self._subs))
             except Exception:
                 log.exception("the realtime hub could not read changes; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            self._dispatch(bodies, chunks)
+            self._dispatch(bodies, moved, chunks)
 
-    def _newest(self) -> tuple[int, int]:
+    def _newest(self) -> tuple[Tail, Tail]:
         with self.store.read() as conn:
             return (
-                int(conn.execute(select(func.coalesce(func.max(_e.seq), 0))).scalar()),
-                int(conn.execute(select(func.coalesce(func.max(_c.seq), 0))).scalar()),
+                Tail(int(conn.execute(select(func.coalesce(func.max(_e.seq), 0))).scalar())),
+                Tail(int(conn.execute(select(func.coalesce(func.max(_c.seq), 0))).scalar())),
             )
 
-    def _read(self, cursor: tuple[int, int], subs: list[Subscription]) -> tuple[tuple[int, int], list[tuple[int, Any, dict[str, Any]]], list[Any]]:
-        events_after, chunks_after = cursor
+    def _read(self, tails: tuple[Tail, Tail], subs: list[Subscription]) -> tuple[list[tuple[int, Any, dict[str, Any]]], set[str], list[Any]]:
+        """What changed since the tails' floors and was not handed out yet: run bodies that some
+        subscription wants, the ids of every run that moved, and chunks of the streams followed."""
+        events, chunk_tail = tails
         streams = {s.stream for s in subs if s.stream is not None}
         with self.store.read() as conn:
-            changed = conn.execute(select(_e.run_id, func.max(_e.seq)).where(_e.seq > events_after).group_by(_e.run_id)).all()
-            chunks = conn.execute(select(_c.seq, _c.run_id, _c.stream_key, _c.chunk).where(_c.seq > chunks_after).order_by(_c.seq)).all()
-            newest_event = max((int(seq) for _, seq in changed), default=events_after)
-            newest_chunk = int(chunks[-1].seq) if chunks else chunks_after
-            seq_of = {run_id: int(seq) for run_id, seq in changed}
+            rows = conn.execute(select(_e.seq, _e.run_id).where(_e.seq > events.floor).order_by(_e.seq).limit(MAX_ROWS)).all()
+            fresh = events.fresh(int(seq) for seq, _ in rows)
+            seq_of: dict[str, int] = {}
+            for seq, run_id in rows:
+                if seq in fresh:
+                    seq_of[run_id] = max(int(seq), seq_of.get(run_id, 0))
+            chunk_rows = conn.execute(
+                select(_c.seq, _c.run_id, _c.stream_key, _c.chunk).where(_c.seq > chunk_tail.floor).order_by(_c.seq).limit(MAX_ROWS)
+            ).all()
+            new_chunks = chunk_tail.fresh(int(c.seq) for c in chunk_rows)
             watched = [s for s in subs if s.stream is None]
-            rows = conn.execute(select(runs.runs_table).where(_r.id.in_(list(seq_of)))).all() if seq_of and watched else []
+            changed = conn.execute(select(runs.runs_table).where(_r.id.in_(list(seq_of)))).all() if seq_of and watched else []
             bodies = [
                 (seq_of[row.id], row, serialize.run_detail(row, runs.attempts(conn, row.id), runs.related(conn, row)))
-                for row in rows
+                for row in changed
                 if any(s.wants(row) for s in watched)
             ]
-        kept = [c for c in chunks if (c.run_id, c.stream_key) in streams]
-        return (newest_event, newest_chunk), bodies, kept
+        kept = [c for c in chunk_rows if c.seq in new_chunks and (c.run_id, c.stream_key) in streams]
+        return bodies, set(seq_of), kept
 
-    def _dispatch(self, bodies: Iterable[tuple[int, Any, dict[str, Any]]], chunks: Iterable[Any]) -> None:
+    def _dispatch(self, bodies: Iterable[tuple[int, Any, dict[str, Any]]], moved: set[str], chunks: Iterable[Any]) -> None:
         for seq, row, body in bodies:
             data = json.dumps(body)  # once, however many subscribers get it
             for sub in self._subs:
                 if sub.stream is None and sub.wants(row):
                     sub.offer_run(seq, row.id, body["status"], data)
-                elif sub.stream is not None and sub.stream[0] == row.id:
-                    sub.changed.set()  # the run moved: a stream reader checks whether it ended
         for chunk in chunks:
             for sub in self._subs:
                 if sub.stream == (chunk.run_id, chunk.stream_key):
                     sub.offer_chunk(int(chunk.seq), chunk.chunk)
+        for sub in self._subs:
+            if sub.stream is not None and sub.stream[0] in moved:
+                sub.changed.set()  # the run moved: its stream's reader looks whether it ended
 
     # -- PostgreSQL NOTIFY ------------------------------------------------------------------------
 

@@ -92,7 +92,8 @@ async def metadata_latency(base: str, key: str, subscribers: int, pings: int, pi
     headers = {"Authorization": f"Bearer {key}"}
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=httpx.Timeout(120.0), limits=limits) as client:
-        run = (await client.post("/api/v1/tasks/metadata-pings/trigger", json={"payload": {"count": pings, "every": 0.2}, "options": {"delay": "3s"}})).json()
+        # Delayed until every subscriber is connected, then brought forward.
+        run = (await client.post("/api/v1/tasks/metadata-pings/trigger", json={"payload": {"count": pings, "every": 0.2}, "options": {"delay": "1h"}})).json()
         latencies: list[float] = []
 
         def on_data(_: str, body: dict[str, Any], seen: set[int]) -> bool:
@@ -105,6 +106,8 @@ async def metadata_latency(base: str, key: str, subscribers: int, pings: int, pi
         readies = [asyncio.Event() for _ in range(subscribers)]
         followers = [asyncio.create_task(_sse(client, f"/realtime/v1/runs/{run['id']}", lambda e, b, s=set(): on_data(e, b, s), ready)) for ready in readies]
         await asyncio.gather(*(r.wait() for r in readies))
+        moved = await client.post(f"/api/v1/runs/{run['id']}/reschedule", json={"delay": "1s"})
+        assert moved.status_code == 200, moved.text
         cpu_before, wall_before = _cpu_seconds(pid), time.monotonic()
         rss = _rss_mb(pid)
         await asyncio.wait_for(asyncio.gather(*followers), timeout=300)

@@ -65,9 +65,9 @@ def readable_run(engine: Any, caller: Access, run_id: str) -> Any:
     return row
 
 
-def _runs_now(engine: Any, env_id: str, where: Any, after: int | None) -> list[tuple[int, str, str]]:
-    """The catch-up: (newest event seq, status, JSON) of the matching runs changed after `after` (all
-    of them on a first connection), oldest change first."""
+def _runs_now(engine: Any, env_id: str, where: Any, after: int | None) -> list[tuple[int, str, str, str]]:
+    """The catch-up: (newest event seq, run id, status, JSON) of the matching runs changed after
+    `after` (all of them on a first connection), oldest change first."""
     with engine.store.read() as conn:
         query = select(_e.run_id, func.max(_e.seq).label("seq")).join(runs.runs_table, _r.id == _e.run_id).where(_r.environment_id == env_id, where)
         if after is not None:
@@ -76,7 +76,7 @@ def _runs_now(engine: Any, env_id: str, where: Any, after: int | None) -> list[t
         out = []
         for run_id, seq in sorted(newest, key=lambda item: item[1]):
             row = runs.get(conn, env_id, run_id)
-            out.append((int(seq), row.status, json.dumps(serialize.run_detail(row, runs.attempts(conn, run_id), runs.related(conn, row)))))
+            out.append((int(seq), run_id, row.status, json.dumps(serialize.run_detail(row, runs.attempts(conn, run_id), runs.related(conn, row)))))
         return out
 
 
@@ -88,18 +88,19 @@ def _event(seq: int, data: str, event: str | None = None) -> dict[str, Any]:
 
 
 async def _follow_runs(
-    request: Request, hub: Hub, sub: Subscription, catch_up: Callable[[], list[tuple[int, str, str]]], after: int | None, *, ends: bool
+    request: Request, hub: Hub, sub: Subscription, catch_up: Callable[[], list[tuple[int, str, str, str]]], after: int | None, *, ends: bool
 ) -> AsyncIterator[dict[str, Any]]:
     """Catch-up, then live changes; with `ends`, stop once the (single) run is terminal."""
-    sent = after if after is not None else -1
+    start = after if after is not None else -1
+    sent: dict[str, int] = {}  # by run: on PostgreSQL another run's change may commit after a later one
     try:
         pending = await run_in_threadpool(catch_up)
         if ends and not pending and after is not None and await run_in_threadpool(_ended, request, sub):
             return  # resumed after the last event of a finished run: nothing more will come
         while True:
-            for seq, status, data in pending:
-                if seq > sent:
-                    sent = seq
+            for seq, run_id, status, data in pending:
+                if seq > sent.get(run_id, start):
+                    sent[run_id] = seq
                     yield _event(seq, data)
                     if ends and status in _terminal:
                         return
