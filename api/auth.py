@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+
+from tether.errors import NotFoundError, PermissionDeniedError
 
 from tether.runtime import public_tokens
 from tether.runtime.environments import Env
@@ -40,3 +44,15 @@ def environment(request: Request) -> Env:
 
 
 AccessDep = Annotated[Access, Depends(access)]
+
+
+@contextlib.contextmanager
+def missing_is_forbidden(caller: Access, scope: str) -> Iterator[None]:
+    """Inside, a NotFoundError is a 403 for a public token, as if `scope` were not granted: a token
+    learns nothing of what its environment does not have. A secret key gets the 404."""
+    try:
+        yield
+    except NotFoundError:
+        if caller.is_secret_key:
+            raise
+        raise PermissionDeniedError(f"this public access token does not grant {scope}") from None

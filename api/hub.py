@@ -36,6 +36,7 @@ from tether.api.tail import Tail
 
 log = logging.getLogger("tether.realtime")
 TICK_SECONDS = 0.05
+IDLE_TICK_SECONDS = 1.0  # with nobody listening, only keep the cursors near the end (a subscriber wakes the hub)
 MAX_ROWS = 5000  # read per table per tick
 MAX_CHUNKS_HELD = 10_000
 _e = RunEvent.__table__.c
@@ -123,6 +124,8 @@ class Hub:
         """Register `sub` (before reading the catch-up, so nothing falls between the two)."""
         self._subs.add(sub)
         self.start()
+        assert self._wake is not None
+        self._wake.set()  # out of an idle tick: from now on, every change is handed out
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -137,13 +140,15 @@ class Hub:
         while True:
             assert self._wake is not None
             try:
-                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS if self._subs else IDLE_TICK_SECONDS)
             except TimeoutError:
                 pass
             self._wake.clear()
             try:
                 if not self._subs:  # nobody listens: only keep up, so that a first subscriber meets no backlog
-                    self._tails = await run_in_threadpool(self._newest)
+                    newest = await run_in_threadpool(self._newest)
+                    if not self._subs:  # one who came meanwhile may have read its catch-up before `newest`
+                        self._tails = newest
                     continue
                 bodies, moved, chunks = await run_in_threadpool(self._read, self._tails, list(self._subs))
             except Exception:

@@ -163,3 +163,78 @@ async def aread_stream(run_id: str, key: str, *, timeout: float | None = None) -
     async for event in _afollow(_stream_path(run_id, key), f"stream {key!r} of run {run_id}", timeout, _stream_ended):
         if event.event != "end":
             yield json.loads(event.data)
+
+
+@dataclass(frozen=True)
+class StreamChunk:
+    """A chunk of one of a run's streams, as `runs.subscribe(run_id, streams=[...])` yields it."""
+
+    stream: str
+    chunk: Any
+
+
+_DONE = object()
+
+
+def subscribe_run_with_streams(run_id: str, streams: list[str], *, timeout: float | None = None) -> Iterator[Run[Any] | StreamChunk]:
+    """The run at each change and its streams' chunks, as they arrive (each in its own order), until
+    the run ended and every stream was read to its end."""
+    import queue
+    import threading
+
+    arrived: queue.Queue[Any] = queue.Queue()
+
+    def pump(source: Iterator[Any], wrap: Callable[[Any], Any]) -> None:
+        try:
+            for item in source:
+                arrived.put(wrap(item))
+        except BaseException as exc:  # handed to the consumer, who raises it
+            arrived.put(exc)
+        finally:
+            arrived.put(_DONE)
+
+    sources: list[tuple[Iterator[Any], Callable[[Any], Any]]] = [(subscribe_run(run_id, timeout=timeout), lambda run: run)]
+    sources += [(read_stream(run_id, key, timeout=timeout), lambda chunk, key=key: StreamChunk(key, chunk)) for key in streams]
+    for source, wrap in sources:
+        threading.Thread(target=pump, args=(source, wrap), name="tether-subscribe", daemon=True).start()
+    running = len(sources)
+    while running:
+        item = arrived.get()
+        if item is _DONE:
+            running -= 1
+        elif isinstance(item, BaseException):
+            raise item
+        else:
+            yield item
+
+
+async def asubscribe_run_with_streams(run_id: str, streams: list[str], *, timeout: float | None = None) -> AsyncIterator[Run[Any] | StreamChunk]:
+    import asyncio
+
+    arrived: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def pump(source: AsyncIterator[Any], wrap: Callable[[Any], Any]) -> None:
+        try:
+            async for item in source:
+                await arrived.put(wrap(item))
+        except Exception as exc:
+            await arrived.put(exc)
+        finally:
+            await arrived.put(_DONE)
+
+    sources: list[tuple[AsyncIterator[Any], Callable[[Any], Any]]] = [(asubscribe_run(run_id, timeout=timeout), lambda run: run)]
+    sources += [(aread_stream(run_id, key, timeout=timeout), lambda chunk, key=key: StreamChunk(key, chunk)) for key in streams]
+    pumps = [asyncio.ensure_future(pump(source, wrap)) for source, wrap in sources]
+    try:
+        running = len(pumps)
+        while running:
+            item = await arrived.get()
+            if item is _DONE:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        for task in pumps:
+            task.cancel()

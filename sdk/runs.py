@@ -6,12 +6,13 @@ Every function has an async twin prefixed with `a` (`await runs.aretrieve(id)`).
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from tether import _calls
 from tether.client import asend, send
+from tether._subscribe import StreamChunk
 from tether.handles import RunHandle
 from tether.models import LogLine, Run, RunPage
 
@@ -127,17 +128,27 @@ def logs(run_id: str) -> builtins.list[LogLine]:
     return [LogLine.model_validate(line) for line in send(_calls.run_logs(run_id))["data"]]
 
 
-def subscribe(run_id: str, *, timeout: float | None = None) -> Iterator[Run[Any]]:
-    """Yield the run each time it changes, until it is finished (server-sent events)."""
-    from tether._subscribe import subscribe_run
+__all__ = [
+    "StreamChunk", "acancel", "add_tags", "alist", "areplay", "aretrieve", "asubscribe", "asubscribe_to_runs_with_tag",
+    "cancel", "iterate", "list", "logs", "replay", "reschedule", "retrieve", "subscribe", "subscribe_to_runs_with_tag", "watch",
+]
 
-    return subscribe_run(run_id, timeout=timeout)
+
+def subscribe(run_id: str, *, timeout: float | None = None, streams: Iterable[str] = ()) -> Iterator[Any]:
+    """Yield the run each time it changes, until it is finished (server-sent events). With
+    `streams=["llm"]`, also each chunk of those streams as a `StreamChunk(stream, chunk)`, as they
+    arrive, until the run ended and the streams were read to their ends."""
+    from tether._subscribe import subscribe_run, subscribe_run_with_streams
+
+    keys = builtins.list(streams)
+    return subscribe_run_with_streams(run_id, keys, timeout=timeout) if keys else subscribe_run(run_id, timeout=timeout)
 
 
-def asubscribe(run_id: str, *, timeout: float | None = None) -> AsyncIterator[Run[Any]]:
-    from tether._subscribe import asubscribe_run
+def asubscribe(run_id: str, *, timeout: float | None = None, streams: Iterable[str] = ()) -> AsyncIterator[Any]:
+    from tether._subscribe import asubscribe_run, asubscribe_run_with_streams
 
-    return asubscribe_run(run_id, timeout=timeout)
+    keys = builtins.list(streams)
+    return asubscribe_run_with_streams(run_id, keys, timeout=timeout) if keys else asubscribe_run(run_id, timeout=timeout)
 
 
 def subscribe_to_runs_with_tag(tag: str | list[str], *, timeout: float | None = None) -> Iterator[Run[Any]]:
@@ -152,3 +163,12 @@ def asubscribe_to_runs_with_tag(tag: str | list[str], *, timeout: float | None =
     from tether._subscribe import asubscribe_tags
 
     return asubscribe_tags(tag, timeout=timeout)
+
+
+def watch(run_id: str, *, stream: str | None = None, timeout: float | None = None) -> Run[Any]:
+    """Show the run live until it ends: its status and stage, and the text of `stream` as it comes.
+    In Jupyter one cell output updates in place; elsewhere the text is printed as it arrives.
+    Returns the run as it ended."""
+    from tether._watch import watch as _watch
+
+    return _watch(run_id, stream, timeout)

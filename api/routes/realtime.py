@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from tether.api.auth import AccessDep
+from tether.api.auth import AccessDep, missing_is_forbidden
 from tether.api.hub import Hub, Subscription
 from tether.api.routes.tasks import EngineDep
 from tether.errors import ValidationError
@@ -57,8 +57,8 @@ def may_read_run(caller: Access, row: Any) -> bool:
 
 
 def readable_run(engine: Any, caller: Access, run_id: str) -> Any:
-    """The run's row, or 404 / 403."""
-    with engine.store.read() as conn:
+    """The run's row; 404 (secret key) or 403 (public token) if there is none; 403 if the token may not read it."""
+    with missing_is_forbidden(caller, f"read:runs:{run_id}"), engine.store.read() as conn:
         row = runs.get(conn, caller.env.id, run_id)
     if not may_read_run(caller, row):
         caller.require("read", "runs", run_id)
@@ -146,7 +146,8 @@ async def subscribe_tags(tags: str, caller: AccessDep, engine: EngineDep, reques
 @router.get("/realtime/v1/batches/{batchId}", summary="Follow every run of a batch")
 async def subscribe_batch(batchId: str, caller: AccessDep, engine: EngineDep, request: Request) -> EventSourceResponse:
     caller.require("read", "batch", batchId)
-    await run_in_threadpool(engine.retrieve_batch, caller.env, batchId)  # 404 for a batch of another environment
+    with missing_is_forbidden(caller, f"read:batch:{batchId}"):
+        await run_in_threadpool(engine.retrieve_batch, caller.env, batchId)
     after = _last_event_id(request)
     hub = hub_of(request)
     sub = hub.subscribe(Subscription(caller.env.id, batch_id=batchId))

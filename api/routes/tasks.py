@@ -15,7 +15,7 @@ from tether.runtime import public_tokens
 from tether.runtime.engine import Engine
 from tether.runtime.environments import Env
 
-from tether.api.auth import AccessDep, environment
+from tether.api.auth import AccessDep, environment, missing_is_forbidden
 
 router = APIRouter(tags=["tasks"])
 MAX_BODY_BYTES = 3 * 1024 * 1024 + 64 * 1024
@@ -106,6 +106,8 @@ async def stream_batch_items(batchId: str, env: EnvDep, engine: EngineDep, reque
     return await run_in_threadpool(engine.stream_batch_items, env, batchId, [items[i] for i in order], [types[i] for i in order])
 
 
-@router.get("/api/v2/batches/{batchId}", summary="Retrieve a batch")
-def retrieve_batch(batchId: str, env: EnvDep, engine: EngineDep) -> dict[str, Any]:
-    return engine.retrieve_batch(env, batchId)
+@router.get("/api/v2/batches/{batchId}", summary="Retrieve a batch (secret key, or a public token that may read it)")
+def retrieve_batch(batchId: str, caller: AccessDep, engine: EngineDep) -> dict[str, Any]:
+    caller.require("read", "batch", batchId)
+    with missing_is_forbidden(caller, f"read:batch:{batchId}"):
+        return engine.retrieve_batch(caller.env, batchId)

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from tether.api.auth import AccessDep
+from tether.api.auth import AccessDep, missing_is_forbidden
 from tether.api.routes.tasks import EngineDep, EnvDep
 from tether.errors import ValidationError
 from tether.options import CreateTokenRequest
@@ -31,7 +31,8 @@ def list_tokens(
 def retrieve_token(token_id: str, caller: AccessDep, engine: EngineDep) -> dict[str, Any]:
     if not caller.allows("write", "waitpoints", token_id):
         caller.require("read", "waitpoints", token_id)
-    return engine.retrieve_token(caller.env, token_id)
+    with missing_is_forbidden(caller, f"read:waitpoints:{token_id}"):
+        return engine.retrieve_token(caller.env, token_id)
 
 
 class CompleteBody(BaseModel):
@@ -44,7 +45,8 @@ class CompleteBody(BaseModel):
 )
 def complete_token(token_id: str, caller: AccessDep, engine: EngineDep, body: CompleteBody | None = None) -> dict[str, Any]:
     caller.require("write", "waitpoints", token_id)
-    return engine.complete_token(caller.env, token_id, (body or CompleteBody()).data)
+    with missing_is_forbidden(caller, f"write:waitpoints:{token_id}"):
+        return engine.complete_token(caller.env, token_id, (body or CompleteBody()).data)
 
 
 @router.post(

@@ -179,6 +179,10 @@ def test_a_batch_is_followed_until_every_run_in_it_ended(stack: Any, sdk: Any) -
 
     events = _raw_events(stack, f"/realtime/v1/batches/{batch.id}", until=lambda seen: len(finished(seen)) == 3)
     assert finished(events) == {run.id for run in batch.runs}
+    # Dropped after the first event: resuming brings what changed since, and nothing before it.
+    resumed = _raw_events(stack, f"/realtime/v1/batches/{batch.id}", last_event_id=events[0][0], until=lambda seen: len(finished(seen) | finished(events[:1])) == 3)
+    assert all(int(event_id) > int(events[0][0]) for event_id, _, _ in resumed)
+    assert finished(resumed) | finished(events[:1]) == {run.id for run in batch.runs}
 
 
 def test_public_tokens_see_what_their_scopes_name_on_every_realtime_route(stack: Any, sdk: Any, http: Any) -> None:
@@ -285,3 +289,44 @@ def test_a_change_made_through_one_gateway_reaches_a_subscriber_on_another(stack
     assert not reader.is_alive() and seen[-1]["metadata"]["round"] == 2
     sdk.wait.complete_token(waiting.metadata["token"], {"ok": True})
     assert handle.wait(timeout=60).status == "COMPLETED"
+
+
+def test_subscribing_with_streams_yields_the_run_and_its_chunks_as_they_come(sdk: Any) -> None:
+    from tether.runs import StreamChunk
+
+    handle = sdk.tasks.trigger("stream-words", {"count": 20, "pause": 0.03})
+    items = list(sdk.runs.subscribe(handle.id, streams=["llm", "status"], timeout=60))
+    chunks = [i for i in items if isinstance(i, StreamChunk)]
+    runs_seen = [i for i in items if not isinstance(i, StreamChunk)]
+    assert "".join(c.chunk for c in chunks if c.stream == "llm") == "".join(f"w{n} " for n in range(20))
+    assert [c.chunk for c in chunks if c.stream == "status"] == [{"done": True}]
+    assert runs_seen[-1].status == "COMPLETED" and runs_seen[-1].output["text"].startswith("w0 w1")
+
+
+async def test_the_async_subscription_with_streams_ends_with_the_run(sdk: Any) -> None:
+    from tether.runs import StreamChunk
+
+    handle = await sdk.tasks.atrigger("stream-words-async", {"count": 10})
+    items = [item async for item in sdk.runs.asubscribe(handle.id, streams=["llm"], timeout=60)]
+    assert "".join(i.chunk for i in items if isinstance(i, StreamChunk)) == "".join(f"a{n} " for n in range(10))
+    assert [i for i in items if not isinstance(i, StreamChunk)][-1].status == "COMPLETED"
+
+
+def test_a_token_of_another_environment_is_refused_on_every_read_and_realtime_route(stack: Any, sdk: Any) -> None:
+    from tether.runtime import environments, public_tokens
+
+    run = sdk.tasks.trigger("stream-words", {"count": 2}, tags=["shared-tag"]).wait(timeout=60)
+    staging = environments.ensure(stack.store, "staging")
+    scopes = [f"read:runs:{run.id}", "read:tags:shared-tag", f"read:batch:{run.batch_id or 'batch_x'}"]
+    foreign = public_tokens.create(staging, scopes, "5m")
+    expired = public_tokens.create(stack.env, scopes, "1s")
+    time.sleep(2.1)
+    paths = [f"/api/v3/runs/{run.id}", f"/realtime/v1/runs/{run.id}", f"/realtime/v1/streams/{run.id}/llm", "/realtime/v1/runs?tags=shared-tag"]
+    with httpx.Client(base_url=stack.url, timeout=30) as browser:
+        def status(path: str, token: str | None) -> int:
+            with browser.stream("GET", path, headers={"Authorization": f"Bearer {token}"} if token else {}) as response:
+                return response.status_code
+
+        assert {p: status(p, foreign) for p in paths[:3]} == dict.fromkeys(paths[:3], 403)
+        assert {p: status(p, expired) for p in paths} == dict.fromkeys(paths, 401)
+        assert {p: status(p, None) for p in paths} == dict.fromkeys(paths, 401)

@@ -97,6 +97,11 @@ def test_forged_expired_and_foreign_public_tokens_get_401(stack: Any, sdk: Any) 
             assert response.status_code == 401, (name, response.text)
         assert "expired" in client.get(f"/api/v1/waitpoints/tokens/{token.id}", headers={"Authorization": f"Bearer {expired}"}).text
         assert client.post(f"/api/v1/waitpoints/tokens/{token.id}/complete", json={}, headers={"Authorization": f"Bearer {no_scopes}"}).status_code == 403
+        from tether.runtime import environments
+
+        foreign = public_tokens.create(environments.ensure(stack.store, "staging"), scope, "1m")  # the right scope, another environment
+        for method, path in (("POST", f"/api/v1/waitpoints/tokens/{token.id}/complete"), ("GET", f"/api/v1/waitpoints/tokens/{token.id}")):
+            assert client.request(method, path, json={} if method == "POST" else None, headers={"Authorization": f"Bearer {foreign}"}).status_code == 403
     assert sdk.wait.retrieve_token(token.id).status == "WAITING"
 
 
