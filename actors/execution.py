@@ -35,7 +35,7 @@ from tether.runtime.triggering import Lineage
 from tether.tasks import Task, registered_tasks
 
 from tether.actors.capture import RunSink
-from tether.actors.outbox import Outbox
+from tether.actors.outbox import Outbox, RunOutbox
 
 log = logging.getLogger("tether.actor")
 S = RunStatus
@@ -73,14 +73,14 @@ async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
 
-def _enter_run(ctx: RunContext, journal: RunJournal, sink: Outbox) -> None:
+def _enter_run(ctx: RunContext, journal: RunJournal, sink: RunOutbox) -> None:
     set_current_run(ctx)
     set_journal(journal)
     run_metadata.install(sink, ctx.metadata)
     streams.install(sink)
 
 
-async def _in_run(ctx: RunContext, journal: RunJournal, sink: Outbox, body: Any) -> Any:
+async def _in_run(ctx: RunContext, journal: RunJournal, sink: RunOutbox, body: Any) -> Any:
     _enter_run(ctx, journal, sink)  # a task has its own copy of the context: this stays with the run
     return await body
 
@@ -102,6 +102,7 @@ class AttemptRunner:
         self._initialized: set[str] = set()
         self._heartbeat = _Heartbeat(self)
         self.outbox = Outbox(self.store)
+        self._run_outbox: RunOutbox | None = None
 
     def close(self) -> None:
         """Stop the loop, the worker threads and the heartbeat (a run process simply exits instead)."""
@@ -144,7 +145,7 @@ class AttemptRunner:
         spec = self.specs.get(row.task_identifier)
         ctx = _context(row, attempt)
         self.sink.start(run_id, attempt)
-        self.outbox.start(row.id, row.parent_run_id, row.root_run_id)
+        self._run_outbox = self.outbox.start(row.id, row.parent_run_id, row.root_run_id)
         client.use_local_backend(
             EngineBackend(self.engine, self.env, Lineage(row.id, row.root_run_id or row.id, row.depth + 1, "trigger"))
         )
@@ -206,9 +207,9 @@ class AttemptRunner:
     def _start_body(self, task: Task, payload: Any, ctx: RunContext, journal: RunJournal) -> concurrent.futures.Future[Any]:
         """The body on the actor's loop (async) or in a worker thread (sync), with the run and its journal as current."""
         if task.is_async:
-            return asyncio.run_coroutine_threadsafe(_in_run(ctx, journal, self.outbox, task.fn(payload)), self.loop)
+            return asyncio.run_coroutine_threadsafe(_in_run(ctx, journal, self._run_outbox, task.fn(payload)), self.loop)
         context = contextvars.copy_context()
-        context.run(_enter_run, ctx, journal, self.outbox)
+        context.run(_enter_run, ctx, journal, self._run_outbox)
         return self._executor.submit(context.run, task.fn, payload)
 
     def _suspend(self, row: Any, attempt: int, token: str, pause: WaitSuspended, task: Task, payload: Any, ctx: RunContext) -> Outcome:

@@ -22,44 +22,60 @@ log = logging.getLogger("tether.metadata")
 FLUSH_SECONDS = 0.05  # between two writes at most; the first of a burst goes at once
 
 
-class Outbox:
-    """One per run process; `start` points it at a run, `stop` flushes and detaches it."""
+class RunOutbox:
+    """What one attempt's code writes through: its run, parent and root ids fixed when it started.
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._targets: dict[str, str] = {}
-        self._pending: list[tuple[str, dict[str, Any]]] = []
-        self._chunks: list[tuple[str, Any]] = []  # (stream key, chunk) of the current run
-        self._has_pending = threading.Condition()
-        self._writing = threading.Lock()  # flushes in order, whether the timer's or the task's
-        threading.Thread(target=self._flush_every_interval, name="tether-metadata", daemon=True).start()
+    Closed when the attempt ends, so that code it left running (a thread, a task that outlived a
+    checkpoint) cannot write into the next run this process executes."""
 
-    def start(self, run_id: str, parent_id: str | None, root_id: str | None) -> None:
-        with self._has_pending:
-            self._pending.clear()
-            self._chunks.clear()
-            self._targets = {"self": run_id, "parent": parent_id or "", "root": root_id or run_id}
-
-    def stop(self) -> None:
-        self.flush()
-        with self._has_pending:
-            self._targets = {}
+    def __init__(self, outbox: Outbox, targets: dict[str, str]) -> None:
+        self._outbox = outbox
+        self._targets = targets
+        self.closed = False
 
     def send(self, target: str, operation: dict[str, Any]) -> None:
         """A metadata operation for the run, its parent or its root."""
-        with self._has_pending:
-            run_id = self._targets.get(target)
-            if not run_id:
-                return  # `metadata.parent` in a run nobody triggered: nothing to update
-            self._pending.append((run_id, operation))
-            self._has_pending.notify()
+        run_id = self._targets.get(target)
+        if run_id and not self.closed:  # no `metadata.parent` in a run nobody triggered
+            self._outbox.add(run_id, operation=operation)
 
     def stream(self, key: str, chunks: list[Any]) -> None:
         """Chunks of the run's stream `key`."""
+        if not self.closed:
+            self._outbox.add(self._targets["self"], chunks=[(key, chunk) for chunk in chunks])
+
+    def flush(self) -> None:
+        if not self.closed:
+            self._outbox.flush()
+
+
+class Outbox:
+    """One per run process; `start` gives an attempt its RunOutbox, `stop` flushes and closes it."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._current: RunOutbox | None = None
+        self._pending: list[tuple[str, dict[str, Any]]] = []  # (run id, metadata operation)
+        self._chunks: list[tuple[str, str, Any]] = []  # (run id, stream key, chunk)
+        self._has_pending = threading.Condition()
+        self._writing = threading.Lock()  # flushes in order, whether the timer's or the task's
+        threading.Thread(target=self._flush_every_interval, name="tether-outbox", daemon=True).start()
+
+    def start(self, run_id: str, parent_id: str | None, root_id: str | None) -> RunOutbox:
+        self._current = RunOutbox(self, {"self": run_id, "parent": parent_id or "", "root": root_id or run_id})
+        return self._current
+
+    def stop(self) -> None:
+        if self._current is not None:
+            self._current.closed = True
+        self.flush()
+
+    def add(self, run_id: str, *, operation: dict[str, Any] | None = None, chunks: list[tuple[str, Any]] = ()) -> None:  # type: ignore[assignment]
         with self._has_pending:
-            if self._targets:
-                self._chunks.extend((key, chunk) for chunk in chunks)
-                self._has_pending.notify()
+            if operation is not None:
+                self._pending.append((run_id, operation))
+            self._chunks.extend((run_id, key, chunk) for key, chunk in chunks)
+            self._has_pending.notify()
 
     def flush(self) -> None:
         """Write everything pending now; return once it is stored (or refused and logged)."""
@@ -67,33 +83,40 @@ class Outbox:
             with self._has_pending:
                 batch, self._pending = self._pending, []
                 chunks, self._chunks = self._chunks, []
-                run_id = self._targets.get("self")
             if not batch and not chunks:
                 return
-            by_run: dict[str, list[dict[str, Any]]] = {}
-            for target, operation in batch:
-                by_run.setdefault(target, []).append(operation)
             try:
-                self._write(run_id, chunks, by_run)
+                self._write(batch, chunks)
             except StoreError:
                 with self._has_pending:  # the database is away: keep them, in order, for the next flush
                     self._pending[:0] = batch
                     self._chunks[:0] = chunks
                 raise
 
-    def _write(self, run_id: str | None, chunks: list[tuple[str, Any]], by_run: dict[str, list[dict[str, Any]]]) -> None:
+    def _write(self, batch: list[tuple[str, dict[str, Any]]], chunks: list[tuple[str, str, Any]]) -> None:
+        by_run: dict[str, list[dict[str, Any]]] = {}
+        for run_id, operation in batch:
+            by_run.setdefault(run_id, []).append(operation)
+        chunks_by_run: dict[str, list[tuple[str, Any]]] = {}
+        for run_id, key, chunk in chunks:
+            chunks_by_run.setdefault(run_id, []).append((key, chunk))
         with self._store.write() as conn:
-            if run_id is not None and chunks:
-                streams.append(conn, run_id, chunks)
-                events.notify(conn)
-            for target in sorted(by_run):  # one lock order for every process: no deadlocks
+            changed: list[tuple[str, str]] = []
+            # Row locks first, in one order for every process (no deadlocks); the event and chunk rows,
+            # which take sequence numbers, last: a wait for a lock must not hold a number uncommitted.
+            for run_id in sorted(by_run):
                 savepoint = conn.begin_nested()
                 try:
-                    metadata.update_run(conn, None, target, by_run[target])
+                    changed.append((run_id, metadata.apply_to_run(conn, None, run_id, by_run[run_id])))
                     savepoint.commit()
                 except TetherError as exc:  # too large, not found: these operations are dropped, the others stand
                     savepoint.rollback()
-                    log.error("metadata update of run %s refused: %s", target, exc)
+                    log.error("metadata update of run %s refused: %s", run_id, exc)
+            for run_id, status in changed:
+                events.append(conn, [run_id], status)
+            for run_id, run_chunks in chunks_by_run.items():
+                streams.append(conn, run_id, run_chunks)
+            events.notify(conn)
 
     def _flush_every_interval(self) -> None:
         """Leading edge: a lone update is written at once (subscribers see it in milliseconds); a burst

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import json
 import logging
 import threading
@@ -57,6 +58,7 @@ class Subscription:
     chunks: list[tuple[int, Any]] = field(default_factory=list)
     overflowed: bool = False
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    joined: asyncio.Event = field(default_factory=asyncio.Event)  # set when every read of the hub includes it
 
     def wants(self, row: Any) -> bool:
         if row.environment_id != self.environment_id:
@@ -99,6 +101,7 @@ class Hub:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._subs: set[Subscription] = set()
+        self._joining: set[Subscription] = set()
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._tails: tuple[Tail, Tail] | None = None  # run_events, stream_chunks
@@ -120,15 +123,18 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def subscribe(self, sub: Subscription) -> Subscription:
-        """Register `sub` (before reading the catch-up, so nothing falls between the two)."""
-        self._subs.add(sub)
+    async def subscribe(self, sub: Subscription) -> Subscription:
+        """Register `sub`; return once every read of the hub from now on includes it, so that the
+        catch-up the caller reads next and the hub's deliveries leave nothing between them."""
+        self._joining.add(sub)
         self.start()
         assert self._wake is not None
-        self._wake.set()  # out of an idle tick: from now on, every change is handed out
+        self._wake.set()
+        await sub.joined.wait()
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
+        self._joining.discard(sub)
         self._subs.discard(sub)
 
     # -- reading --------------------------------------------------------------------------------
@@ -139,22 +145,23 @@ class Hub:
         self._listen()
         while True:
             assert self._wake is not None
-            try:
-                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS if self._subs else IDLE_TICK_SECONDS)
-            except TimeoutError:
-                pass
+            if not self._joining:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), TICK_SECONDS if self._subs else IDLE_TICK_SECONDS)
+                except TimeoutError:
+                    pass
             self._wake.clear()
+            for sub in self._joining:  # between two reads: the next one is the first to include them
+                self._subs.add(sub)
+                sub.joined.set()
+            self._joining.clear()
             try:
-                if not self._subs:  # nobody listens: only keep up, so that a first subscriber meets no backlog
-                    newest = await run_in_threadpool(self._newest)
-                    if not self._subs:  # one who came meanwhile may have read its catch-up before `newest`
-                        self._tails = newest
-                    continue
-                bodies, moved, chunks = await run_in_threadpool(self._read, self._tails, list(self._subs))
+                tails, bodies, moved, chunks = await run_in_threadpool(self._read, self._tails, list(self._subs))
             except Exception:
                 log.exception("the realtime hub could not read changes; retrying")
                 await asyncio.sleep(0.5)
                 continue
+            self._tails = tails  # only once the read succeeded: a failed one is read again
             self._dispatch(bodies, moved, chunks)
 
     def _newest(self) -> tuple[Tail, Tail]:
@@ -164,11 +171,13 @@ class Hub:
                 Tail(int(conn.execute(select(func.coalesce(func.max(_c.seq), 0))).scalar())),
             )
 
-    def _read(self, tails: tuple[Tail, Tail], subs: list[Subscription]) -> tuple[list[tuple[int, Any, dict[str, Any]]], set[str], list[Any]]:
-        """What changed since the tails' floors and was not handed out yet: run bodies that some
-        subscription wants, the ids of every run that moved, and chunks of the streams followed."""
-        events, chunk_tail = tails
+    def _read(self, tails: tuple[Tail, Tail], subs: list[Subscription]) -> tuple[tuple[Tail, Tail], list[tuple[int, Any, dict[str, Any]]], set[str], list[Any]]:
+        """What changed past the tails' floors and was not handed out yet: the tails moved on, run
+        bodies that some subscription wants, the ids of every run that moved, and chunks of the
+        streams followed. With nobody subscribed, only the sequence numbers are read."""
+        events, chunk_tail = copy.deepcopy(tails)
         streams = {s.stream for s in subs if s.stream is not None}
+        watched = [s for s in subs if s.stream is None]
         with self.store.read() as conn:
             rows = conn.execute(select(_e.seq, _e.run_id).where(_e.seq > events.floor).order_by(_e.seq).limit(MAX_ROWS)).all()
             fresh = events.fresh(int(seq) for seq, _ in rows)
@@ -176,19 +185,17 @@ class Hub:
             for seq, run_id in rows:
                 if seq in fresh:
                     seq_of[run_id] = max(int(seq), seq_of.get(run_id, 0))
-            chunk_rows = conn.execute(
-                select(_c.seq, _c.run_id, _c.stream_key, _c.chunk).where(_c.seq > chunk_tail.floor).order_by(_c.seq).limit(MAX_ROWS)
-            ).all()
+            columns = (_c.seq, _c.run_id, _c.stream_key, _c.chunk) if streams else (_c.seq,)
+            chunk_rows = conn.execute(select(*columns).where(_c.seq > chunk_tail.floor).order_by(_c.seq).limit(MAX_ROWS)).all()
             new_chunks = chunk_tail.fresh(int(c.seq) for c in chunk_rows)
-            watched = [s for s in subs if s.stream is None]
             changed = conn.execute(select(runs.runs_table).where(_r.id.in_(list(seq_of)))).all() if seq_of and watched else []
             bodies = [
                 (seq_of[row.id], row, serialize.run_detail(row, runs.attempts(conn, row.id), runs.related(conn, row)))
                 for row in changed
                 if any(s.wants(row) for s in watched)
             ]
-        kept = [c for c in chunk_rows if c.seq in new_chunks and (c.run_id, c.stream_key) in streams]
-        return bodies, set(seq_of), kept
+        kept = [c for c in chunk_rows if c.seq in new_chunks and (c.run_id, c.stream_key) in streams] if streams else []
+        return (events, chunk_tail), bodies, set(seq_of), kept
 
     def _dispatch(self, bodies: Iterable[tuple[int, Any, dict[str, Any]]], moved: set[str], chunks: Iterable[Any]) -> None:
         for seq, row, body in bodies:

@@ -12,7 +12,6 @@ its own calls, so the order in which branches happen to interleave never moves a
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +56,7 @@ class RunJournal:
         self._lock = threading.Lock()
         self.violation: NonDeterminismError | None = None
         self.spawned: dict[tuple[str, str], int] = {}  # asyncio tasks started, by (branch, name): see tether.branches
-        self.tasks: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.tasks: set[Any] = set()  # held until the attempt ends: settle() reads their outcomes
 
     def __repr__(self) -> str:
         return f"RunJournal(run={self.run_id} next={self._next} recorded={len(self._entries or {})})"

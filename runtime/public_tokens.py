@@ -2,7 +2,8 @@
 named things in one environment, and nothing else.
 
 They are signed (HS256) with the environment's secret key, so checking one costs no database
-read beyond the environment's key, and changing the key revokes them all. The claims follow
+read beyond the environment's key, and changing the key revokes them all (a gateway
+remembers keys it has seen until it restarts). The claims follow
 Trigger.dev's: `sub` the environment's id, `pub` true, `scopes`, `iat`, `exp`. A scope is
 `action:kind` (every resource of that kind) or `action:kind:id`:
 
@@ -33,6 +34,7 @@ ALGORITHM = "HS256"
 KINDS = {"read": ("runs", "tags", "batch", "tasks", "waitpoints"), "write": ("tasks", "waitpoints")}
 DEFAULT_EXPIRATION = timedelta(minutes=15)
 MAX_SCOPES = 100
+CLOCK_LEEWAY = 30  # seconds: a token minted on a machine whose clock runs a little ahead is still good
 
 
 def looks_like_one(bearer: str) -> bool:
@@ -118,7 +120,7 @@ def verify(keys: KeyRing, token: str) -> Access:
     except (jwt.InvalidTokenError, LookupError):
         raise AuthenticationError("invalid public access token: it is not one this server issued") from None
     try:
-        claims = jwt.decode(token, env.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]})
+        claims = jwt.decode(token, env.secret_key, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}, leeway=CLOCK_LEEWAY)
     except jwt.ExpiredSignatureError:
         raise AuthenticationError("the public access token has expired: ask for a new one") from None
     except jwt.InvalidTokenError:

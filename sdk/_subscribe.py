@@ -60,28 +60,39 @@ def _request_parts(path: str, last_event_id: str | None) -> tuple[str, dict[str,
     return f"{_api_url()}{path}", headers
 
 
+def _read_timeout(deadline: float | None, now: float) -> float:
+    """How long one read may wait for the server: its keep-alives come every 15 s; at most until the deadline."""
+    return 60.0 if deadline is None else max(0.1, min(60.0, deadline - now))
+
+
 def _follow(path: str, what: str, timeout: float | None, done: Callable[[_Event], bool]) -> Iterator[_Event]:
     """The events of an SSE route, reconnecting from the last event id when the connection drops,
-    until `done(event)` says the last one came (or for ever)."""
+    until `done(event)` says the last one came (or for ever). Gives up after _MAX_RECONNECTS drops
+    in a row, or at `timeout`."""
     deadline = None if timeout is None else time.monotonic() + timeout
     last_id: str | None = None
-    for _ in range(_MAX_RECONNECTS):
+    failures = 0
+    while failures < _MAX_RECONNECTS:
+        if deadline is not None and time.monotonic() > deadline:
+            raise WaitTimeoutError(f"{what} did not end within {timeout}s")
         url, headers = _request_parts(path, last_id)
         try:
-            with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(30.0, read=60.0)) as response:
+            read = _read_timeout(deadline, time.monotonic())
+            with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(30.0, read=read)) as response:
                 if response.status_code >= 400:
                     response.read()
                     _BaseClient()._parse(response)
                 for event in _SseParser().feed(response.iter_lines()):
-                    last_id = event.id or last_id
+                    last_id, failures = event.id or last_id, 0
                     yield event
                     if done(event):
                         return
                     if deadline is not None and time.monotonic() > deadline:
                         raise WaitTimeoutError(f"{what} did not end within {timeout}s")
         except httpx.HTTPError:
+            failures += 1
             time.sleep(0.2)
-    raise ConnectionError(f"lost the event stream of {what} {_MAX_RECONNECTS} times")
+    raise ConnectionError(f"lost the event stream of {what} {_MAX_RECONNECTS} times in a row")
 
 
 async def _afollow(path: str, what: str, timeout: float | None, done: Callable[[_Event], bool]) -> AsyncIterator[_Event]:
@@ -90,26 +101,31 @@ async def _afollow(path: str, what: str, timeout: float | None, done: Callable[[
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
     last_id: str | None = None
-    async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, read=60.0)) as http:
-        for _ in range(_MAX_RECONNECTS):
+    failures = 0
+    async with httpx.AsyncClient() as http:
+        while failures < _MAX_RECONNECTS:
+            if deadline is not None and loop.time() > deadline:
+                raise WaitTimeoutError(f"{what} did not end within {timeout}s")
             url, headers = _request_parts(path, last_id)
             parser = _SseParser()
             try:
-                async with http.stream("GET", url, headers=headers) as response:
+                timeouts = httpx.Timeout(30.0, read=_read_timeout(deadline, loop.time()))
+                async with http.stream("GET", url, headers=headers, timeout=timeouts) as response:
                     if response.status_code >= 400:
                         await response.aread()
                         _BaseClient()._parse(response)
                     async for line in response.aiter_lines():
                         for event in parser.feed([line]):
-                            last_id = event.id or last_id
+                            last_id, failures = event.id or last_id, 0
                             yield event
                             if done(event):
                                 return
                         if deadline is not None and loop.time() > deadline:
                             raise WaitTimeoutError(f"{what} did not end within {timeout}s")
             except httpx.HTTPError:
+                failures += 1
                 await asyncio.sleep(0.2)
-    raise ConnectionError(f"lost the event stream of {what} {_MAX_RECONNECTS} times")
+    raise ConnectionError(f"lost the event stream of {what} {_MAX_RECONNECTS} times in a row")
 
 
 def _run_of(event: _Event) -> Run[Any]:
@@ -176,6 +192,13 @@ class StreamChunk:
 _DONE = object()
 
 
+def _source_ended(item: Any) -> bool:
+    """For the merging loops: whether `item` marks the end of a source; a source's error is raised."""
+    if isinstance(item, BaseException):
+        raise item
+    return item is _DONE
+
+
 def subscribe_run_with_streams(run_id: str, streams: list[str], *, timeout: float | None = None) -> Iterator[Run[Any] | StreamChunk]:
     """The run at each change and its streams' chunks, as they arrive (each in its own order), until
     the run ended and every stream was read to its end."""
@@ -200,10 +223,8 @@ def subscribe_run_with_streams(run_id: str, streams: list[str], *, timeout: floa
     running = len(sources)
     while running:
         item = arrived.get()
-        if item is _DONE:
+        if _source_ended(item):
             running -= 1
-        elif isinstance(item, BaseException):
-            raise item
         else:
             yield item
 
@@ -229,10 +250,8 @@ async def asubscribe_run_with_streams(run_id: str, streams: list[str], *, timeou
         running = len(pumps)
         while running:
             item = await arrived.get()
-            if item is _DONE:
+            if _source_ended(item):
                 running -= 1
-            elif isinstance(item, BaseException):
-                raise item
             else:
                 yield item
     finally:

@@ -21,6 +21,7 @@ do nothing and `current()` is empty.
 from __future__ import annotations
 
 import copy
+import threading
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ class Sink(Protocol):
 _sink: ContextVar[Sink | None] = ContextVar("tether_metadata_sink", default=None)
 _state: ContextVar[dict[str, Any] | None] = ContextVar("tether_metadata_state", default=None)
 MAX_BYTES = 256 * 1024
+_lock = threading.Lock()
 
 
 def install(sink: Sink | None, initial: dict[str, Any] | None) -> None:
@@ -56,17 +58,18 @@ class _Updates:
         sink = _sink.get()
         if sink is None:
             return
-        if self._target == "self":
-            from tether.runtime.metadata import apply, encoded_size  # the same rules the server applies
+        with _lock:  # threads of one run (tether.parallel) apply and send in one order
+            if self._target == "self":
+                from tether.runtime.metadata import apply, encoded_size  # the same rules the server applies
 
-            state = _state.get()
-            changed = apply(state, [operation])
-            size = encoded_size(changed)
-            if size > MAX_BYTES:
-                raise ValidationError(f"this run's metadata would be {size:,} bytes; the limit is {MAX_BYTES:,} (256 KB)")
-            state.clear()  # type: ignore[union-attr]
-            state.update(changed)  # type: ignore[union-attr]
-        sink.send(self._target, operation)
+                state = _state.get()
+                changed = apply(state, [operation])
+                size = encoded_size(changed)
+                if size > MAX_BYTES:
+                    raise ValidationError(f"this run's metadata would be {size:,} bytes; the limit is {MAX_BYTES:,} (256 KB)")
+                state.clear()  # type: ignore[union-attr]
+                state.update(changed)  # type: ignore[union-attr]
+            sink.send(self._target, operation)
 
     def set(self, key: str, value: Any) -> None:
         self._send({"type": "set", "key": key, "value": value})
@@ -104,10 +107,12 @@ class Metadata(_Updates):
         self.root = _Updates("root")
 
     def get(self, key: str, default: Any = None) -> Any:
-        return copy.deepcopy((_state.get() or {}).get(key, default))
+        with _lock:
+            return copy.deepcopy((_state.get() or {}).get(key, default))
 
     def current(self) -> dict[str, Any]:
-        return copy.deepcopy(_state.get() or {})
+        with _lock:
+            return copy.deepcopy(_state.get() or {})
 
     def flush(self) -> None:
         """Send what is pending now and wait until it is stored."""

@@ -94,6 +94,7 @@ async def _follow_runs(
     start = after if after is not None else -1
     sent: dict[str, int] = {}  # by run: on PostgreSQL another run's change may commit after a later one
     try:
+        await hub.subscribe(sub)  # first: the catch-up then covers whatever the hub will not hand out
         pending = await run_in_threadpool(catch_up)
         if ends and not pending and after is not None and await run_in_threadpool(_ended, request, sub):
             return  # resumed after the last event of a finished run: nothing more will come
@@ -123,7 +124,7 @@ async def subscribe_run(runId: str, caller: AccessDep, engine: EngineDep, reques
     await run_in_threadpool(readable_run, engine, caller, runId)  # 404 / 403 before the stream starts
     after = _last_event_id(request)
     hub = hub_of(request)
-    sub = hub.subscribe(Subscription(caller.env.id, run_ids=frozenset([runId])))
+    sub = Subscription(caller.env.id, run_ids=frozenset([runId]))
     catch_up = lambda: _runs_now(engine, caller.env.id, _r.id == runId, after)  # noqa: E731
     return EventSourceResponse(_follow_runs(request, hub, sub, catch_up, after, ends=True), ping=PING_SECONDS)
 
@@ -137,7 +138,7 @@ async def subscribe_tags(tags: str, caller: AccessDep, engine: EngineDep, reques
         caller.require("read", "tags", tag)
     after = _last_event_id(request)
     hub = hub_of(request)
-    sub = hub.subscribe(Subscription(caller.env.id, tags=frozenset(wanted)))
+    sub = Subscription(caller.env.id, tags=frozenset(wanted))
     tagged = _r.id.in_(select(runs.tags_table.c.run_id).where(runs.tags_table.c.tag.in_(wanted)))
     catch_up = lambda: _runs_now(engine, caller.env.id, tagged, after)  # noqa: E731
     return EventSourceResponse(_follow_runs(request, hub, sub, catch_up, after, ends=False), ping=PING_SECONDS)
@@ -150,7 +151,7 @@ async def subscribe_batch(batchId: str, caller: AccessDep, engine: EngineDep, re
         await run_in_threadpool(engine.retrieve_batch, caller.env, batchId)
     after = _last_event_id(request)
     hub = hub_of(request)
-    sub = hub.subscribe(Subscription(caller.env.id, batch_id=batchId))
+    sub = Subscription(caller.env.id, batch_id=batchId)
     catch_up = lambda: _runs_now(engine, caller.env.id, _r.batch_id == batchId, after)  # noqa: E731
     return EventSourceResponse(_follow_runs(request, hub, sub, catch_up, after, ends=False), ping=PING_SECONDS)
 
@@ -158,14 +159,16 @@ async def subscribe_batch(batchId: str, caller: AccessDep, engine: EngineDep, re
 def _stream_page(engine: Any, env_id: str, run_id: str, key: str, after: int) -> tuple[list[tuple[int, str, Any]], bool]:
     """Chunks after `after` from the database, and whether the run has ended."""
     with engine.store.read() as conn:
-        chunks = streams.read(conn, run_id, key, after, limit=1000)
+        # The status first: a run's last chunks commit before its outcome, so if it had ended, they are read next.
         ended = runs.get(conn, env_id, run_id).status in _terminal
+        chunks = streams.read(conn, run_id, key, after, limit=1000)
     return chunks, ended
 
 
 async def _follow_stream(request: Request, hub: Hub, sub: Subscription, engine: Any, env_id: str, run_id: str, key: str, after: int) -> AsyncIterator[dict[str, Any]]:
     sent = after
     try:
+        await hub.subscribe(sub)
         from_database = True
         while True:
             if from_database:  # at the start, and when the subscription could not hold everything
@@ -197,6 +200,6 @@ async def subscribe_stream(runId: str, streamKey: str, caller: AccessDep, engine
     streams.check_key(streamKey)
     await run_in_threadpool(readable_run, engine, caller, runId)
     hub = hub_of(request)
-    sub = hub.subscribe(Subscription(caller.env.id, stream=(runId, streamKey)))
+    sub = Subscription(caller.env.id, stream=(runId, streamKey))
     after = _last_event_id(request) or 0
     return EventSourceResponse(_follow_stream(request, hub, sub, engine, caller.env.id, runId, streamKey, after), ping=PING_SECONDS)

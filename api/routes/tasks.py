@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from tether._wire import WireModel
-from tether.errors import PayloadTooLargeError, ValidationError
+from tether.errors import PayloadTooLargeError, PermissionDeniedError, ValidationError
 from tether.options import MAX_BATCH_SIZE, BatchItem, BatchTriggerRequest, TriggerRequest
 from tether.runtime import public_tokens
 from tether.runtime.engine import Engine
@@ -47,6 +47,7 @@ def trigger_task(taskId: str, body: TriggerRequest, caller: AccessDep, engine: E
     _refuse_large(request)
     if not caller.is_secret_key:
         caller.require("write", "tasks", taskId)
+        _refuse_privileged_options(body)
         public_tokens.spend(engine.store, caller)
     try:
         created = engine.trigger(caller.env, taskId, body, payload_type=body.options.payload_type)
@@ -56,6 +57,22 @@ def trigger_task(taskId: str, body: TriggerRequest, caller: AccessDep, engine: E
     token = public_tokens.create(caller.env, [f"read:runs:{created['id']}"], READ_TOKEN_EXPIRATION)
     response.headers["x-trigger-jwt"] = token
     return {**created, "publicAccessToken": token}
+
+
+# What a browser holding a trigger token may set: nothing that reaches other runs (an idempotency
+# key could return someone else's run, with a token to read it; a queue option changes the queue
+# for everyone; tags put the run into other people's tag feeds) or picks the code it runs on.
+PUBLIC_TRIGGER_OPTIONS = {"delay", "ttl", "metadata", "payload_type"}
+
+
+def _refuse_privileged_options(body: TriggerRequest) -> None:
+    given = body.options.model_dump(exclude_none=True)
+    refused = sorted(set(given) - PUBLIC_TRIGGER_OPTIONS)
+    if refused:
+        raise PermissionDeniedError(
+            f"a public access token cannot set {', '.join(refused)} on a trigger: set them on your backend, "
+            f"or leave them to the task's defaults (a browser may set {', '.join(sorted(PUBLIC_TRIGGER_OPTIONS - {'payload_type'}))})"
+        )
 
 
 class BatchResponse(BaseModel):

@@ -221,6 +221,9 @@ def test_a_trigger_token_triggers_its_task_once_and_reads_the_run_it_made(stack:
         assert browser.post("/api/v1/tasks/sleep/trigger", json={"payload": {}}).status_code == 403  # another task
         bad = browser.post("/api/v1/tasks/echo/trigger", json={"payload": {}, "options": {"delay": "not a delay"}})
         assert bad.status_code == 422  # refused: the token is not used up
+        for option in ({"idempotencyKey": "run_abc:3"}, {"queue": {"name": "default", "concurrencyLimit": 0}}, {"tags": ["user:42"]}):
+            privileged = browser.post("/api/v1/tasks/echo/trigger", json={"payload": {}, "options": option})
+            assert privileged.status_code == 403 and "cannot set" in privileged.json()["error"], privileged.text
         made = browser.post("/api/v1/tasks/echo/trigger", json={"payload": {"from": "browser"}})
         assert made.status_code == 200, made.text
         again = browser.post("/api/v1/tasks/echo/trigger", json={"payload": {}})
@@ -319,8 +322,12 @@ def test_a_token_of_another_environment_is_refused_on_every_read_and_realtime_ro
     staging = environments.ensure(stack.store, "staging")
     scopes = [f"read:runs:{run.id}", "read:tags:shared-tag", f"read:batch:{run.batch_id or 'batch_x'}"]
     foreign = public_tokens.create(staging, scopes, "5m")
-    expired = public_tokens.create(stack.env, scopes, "1s")
-    time.sleep(2.1)
+    import jwt
+
+    from tether._wire import utcnow
+
+    past = int(utcnow().timestamp()) - 120  # beyond the clock leeway
+    expired = jwt.encode({"sub": stack.env.id, "pub": True, "scopes": scopes, "iat": past - 60, "exp": past}, stack.env.secret_key, algorithm="HS256")
     paths = [f"/api/v3/runs/{run.id}", f"/realtime/v1/runs/{run.id}", f"/realtime/v1/streams/{run.id}/llm", "/realtime/v1/runs?tags=shared-tag"]
     with httpx.Client(base_url=stack.url, timeout=30) as browser:
         def status(path: str, token: str | None) -> int:

@@ -88,7 +88,7 @@ def test_forged_expired_and_foreign_public_tokens_get_401(stack: Any, sdk: Any) 
     env = stack.env
     scope = [f"write:waitpoints:{token.id}"]
     forged = jwt.encode({"sub": env.id, "pub": True, "scopes": scope, "exp": int(utcnow().timestamp()) + 60}, "not-the-key-" * 4, algorithm="HS256")
-    expired = jwt.encode({"sub": env.id, "pub": True, "scopes": scope, "exp": int(utcnow().timestamp()) - 5}, env.secret_key, algorithm="HS256")
+    expired = jwt.encode({"sub": env.id, "pub": True, "scopes": scope, "exp": int(utcnow().timestamp()) - 120}, env.secret_key, algorithm="HS256")
     unknown = jwt.encode({"sub": "env_nope", "pub": True, "scopes": scope, "exp": int(utcnow().timestamp()) + 60}, "x" * 40, algorithm="HS256")
     no_scopes = public_tokens.create(env, [], "1m")
     with httpx.Client(base_url=stack.url, timeout=30) as client:
