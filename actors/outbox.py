@@ -10,6 +10,7 @@ root), rows locked in id order.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 import threading
 import time
 from typing import Any
@@ -70,7 +71,7 @@ class Outbox:
             self._current.closed = True
         self.flush()
 
-    def add(self, run_id: str, *, operation: dict[str, Any] | None = None, chunks: list[tuple[str, Any]] = ()) -> None:  # type: ignore[assignment]
+    def add(self, run_id: str, *, operation: dict[str, Any] | None = None, chunks: Sequence[tuple[str, Any]] = ()) -> None:
         with self._has_pending:
             if operation is not None:
                 self._pending.append((run_id, operation))
@@ -107,7 +108,7 @@ class Outbox:
             for run_id in sorted(by_run):
                 savepoint = conn.begin_nested()
                 try:
-                    changed.append((run_id, metadata.apply_to_run(conn, None, run_id, by_run[run_id])))
+                    changed.append((run_id, metadata.apply_to_run(conn, None, run_id, by_run[run_id])[0]))
                     savepoint.commit()
                 except TetherError as exc:  # too large, not found: these operations are dropped, the others stand
                     savepoint.rollback()

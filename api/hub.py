@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from tether.runtime import runs, serialize
+from tether.runtime import runs
 from tether.runtime.events import CHANNEL
 from tether.runtime.store.database import Store
 from tether.runtime.store.tables import RunEvent, StreamChunk
@@ -190,7 +190,7 @@ class Hub:
             new_chunks = chunk_tail.fresh(int(c.seq) for c in chunk_rows)
             changed = conn.execute(select(runs.runs_table).where(_r.id.in_(list(seq_of)))).all() if seq_of and watched else []
             bodies = [
-                (seq_of[row.id], row, serialize.run_detail(row, runs.attempts(conn, row.id), runs.related(conn, row)))
+                (seq_of[row.id], row, runs.detail(conn, row))
                 for row in changed
                 if any(s.wants(row) for s in watched)
             ]

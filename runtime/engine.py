@@ -233,7 +233,7 @@ class Engine(_Tokens):
     def retrieve_run(self, env: Env, run_id: str) -> dict[str, Any]:
         with self.store.read() as conn:
             row = runs.get(conn, env.id, run_id)
-            return serialize.run_detail(row, runs.attempts(conn, run_id), runs.related(conn, row))
+            return runs.detail(conn, row)
 
     def list_runs(self, env: Env, params: dict[str, Any]) -> dict[str, Any]:
         filters = parse_list_params(params)

@@ -79,9 +79,9 @@ def check_size(run_id: str, data: dict[str, Any]) -> None:
         raise ValidationError(f"run {run_id}'s metadata would be {size:,} bytes; the limit is {MAX_BYTES:,} (256 KB). Store large values elsewhere and keep their ids here")
 
 
-def apply_to_run(conn: Connection, environment_id: str | None, run_id: str, operations: Sequence[dict[str, Any]]) -> str:
-    """Apply `operations` to the run's metadata, its row locked; returns the run's status. The caller
-    records the change event (after its other locks: see actors/outbox.py)."""
+def apply_to_run(conn: Connection, environment_id: str | None, run_id: str, operations: Sequence[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """Apply `operations` to the run's metadata, its row locked; returns the run's status and the new
+    metadata. The caller records the change event (after its other locks: see actors/outbox.py)."""
     query = select(_r.metadata, _r.status).where(_r.id == run_id).with_for_update()
     if environment_id is not None:
         query = query.where(_r.environment_id == environment_id)
@@ -91,12 +91,12 @@ def apply_to_run(conn: Connection, environment_id: str | None, run_id: str, oper
     data = apply(row.metadata, operations)
     check_size(run_id, data)
     conn.execute(update(runs.runs_table).where(_r.id == run_id).values(metadata=data))
-    return str(row.status)
+    return str(row.status), data
 
 
 def update_run(conn: Connection, environment_id: str | None, run_id: str, operations: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Apply `operations` to the run's metadata, record the change event, and return the result."""
-    status = apply_to_run(conn, environment_id, run_id, operations)
+    status, data = apply_to_run(conn, environment_id, run_id, operations)
     events.append(conn, [run_id], status)
     events.notify(conn)
-    return dict(conn.execute(select(_r.metadata).where(_r.id == run_id)).scalar() or {})
+    return data

@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tether._wire import utcnow
 from tether.errors import NotFoundError
-from tether.runtime import events
+from tether.runtime import events, serialize
 from tether.runtime.states import TERMINAL, UNSUCCESSFUL, RunStatus, allowed_from
 from tether.runtime.store.tables import AttemptRow, RunRow, RunTag
 
@@ -130,6 +130,11 @@ def get(conn: Connection, environment_id: str | None, run_id: str) -> Any:
     if row is None:
         raise NotFoundError(f"run {run_id!r} not found")
     return row
+
+
+def detail(conn: Connection, row: Any) -> dict[str, Any]:
+    """The run as `GET /api/v3/runs/{id}` shows it: with its attempts and related runs."""
+    return serialize.run_detail(row, attempts(conn, row.id), related(conn, row))
 
 
 def attempts(conn: Connection, run_id: str) -> list[Any]:

@@ -23,7 +23,7 @@ from tether.api.auth import AccessDep, missing_is_forbidden
 from tether.api.hub import Hub, Subscription
 from tether.api.routes.tasks import EngineDep
 from tether.errors import ValidationError
-from tether.runtime import runs, serialize, streams
+from tether.runtime import runs, streams
 from tether.runtime.public_tokens import Access
 from tether.runtime.states import TERMINAL
 from tether.runtime.store.tables import RunEvent
@@ -73,18 +73,15 @@ def _runs_now(engine: Any, env_id: str, where: Any, after: int | None) -> list[t
         if after is not None:
             query = query.where(_e.seq > after)
         newest = conn.execute(query.group_by(_e.run_id).order_by(func.max(_e.seq).desc()).limit(MAX_CATCH_UP)).all()
-        out = []
-        for run_id, seq in sorted(newest, key=lambda item: item[1]):
-            row = runs.get(conn, env_id, run_id)
-            out.append((int(seq), run_id, row.status, json.dumps(serialize.run_detail(row, runs.attempts(conn, run_id), runs.related(conn, row)))))
-        return out
+        rows = {row.id: row for row in conn.execute(select(runs.runs_table).where(_r.id.in_([run_id for run_id, _ in newest])))}
+        return [
+            (int(seq), run_id, rows[run_id].status, json.dumps(runs.detail(conn, rows[run_id])))
+            for run_id, seq in sorted(newest, key=lambda item: item[1])
+        ]
 
 
-def _event(seq: int, data: str, event: str | None = None) -> dict[str, Any]:
-    out = {"id": str(seq), "data": data}
-    if event:
-        out["event"] = event
-    return out
+def _event(seq: int, data: str) -> dict[str, Any]:
+    return {"id": str(seq), "data": data}
 
 
 async def _follow_runs(
