@@ -14,17 +14,20 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import ray
 from sqlalchemy import select
 
+from tether import _wire
 from tether._wire import utcnow
 from tether.machines import PRESETS
-from tether.runtime import lifecycle, runs
+from tether.runtime import faults, lifecycle, runs
 from tether.runtime import queues as queue_store
 from tether.runtime.catalog import Catalog, TaskSpec
 from tether.runtime.states import RunStatus
@@ -51,6 +54,8 @@ class SchedulerSettings:
     timeout_grace: float = 15.0
     max_creation_failures: int = 3
     capacity: dict[str, float] | None = None
+    clock_offset: float = 0.0  # seconds this Scheduler's clock runs ahead of the real one (tests reach a cron instant at once)
+    fault: str | None = None  # a fault point to arm in this process (see tether.runtime.faults)
 
 
 @dataclass(eq=False)
@@ -76,6 +81,9 @@ class SchedulerCore(TimersAndRecovery):
     def __init__(self, database_url: str, settings: SchedulerSettings) -> None:
         self.database_url = database_url
         self.settings = settings
+        _wire._clock_offset = timedelta(seconds=settings.clock_offset)
+        if settings.fault:
+            os.environ[faults.ENV] = settings.fault
         self.store = Store(database_url)
         self.catalog = Catalog(self.store, ttl=0.5)
         capacity = settings.capacity or {k: float(v) for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU", "memory")}
@@ -138,6 +146,7 @@ class SchedulerCore(TimersAndRecovery):
         """Something outside changed the backlog (a trigger, replay, reschedule) or the queues' settings."""
         if config_changed:
             self._config_read_at = -CONFIG_TTL
+            self._next_timers = 0.0  # a schedule may have a new, sooner deadline
         self._lanes_read_at = -LANES_TTL
         self._wake.set()
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tether._wire import as_utc, utcnow
-from tether.runtime import lifecycle, runs, waits
+from tether.runtime import lifecycle, runs, schedules, waits
 from tether.runtime.catalog import Catalog, TaskSpec
 from tether.runtime.states import ACTIVE, RunStatus
 from tether.runtime.store.database import Store
@@ -66,6 +66,7 @@ class TimersAndRecovery:
             )
             retry_at = as_utc(conn.execute(select(func.min(_r.available_at)).where(_r.status == S.QUEUED, _r.available_at > now)).scalar())
             wake_at = as_utc(waits.next_deadline(conn))
+            next_schedule = as_utc(schedules.next_deadline(conn))
             self._awaiting_runs = waits.awaiting_runs(conn)
             child_ended = bool(self._awaiting_runs) and waits.any_child_ended(conn)
         promoted: list[str] = []
@@ -79,15 +80,31 @@ class TimersAndRecovery:
             self._next_timers = 0.0  # look again right away for the next due moment
         else:
             soonest = self.settings.poll_interval
-            for moment in (next_delay, next_expiry, retry_at, wake_at):
+            for moment in (next_delay, next_expiry, retry_at, wake_at, next_schedule):
                 if moment is not None:
                     soonest = min(soonest, max(0.0, (moment - now).total_seconds()))
             self._next_timers = time.monotonic() + soonest
+        if next_schedule is not None and next_schedule <= now:
+            fired = self._fire_schedules(now)
+            self._next_timers = 0.0
+            if fired:
+                self._lanes_read_at = -LANES_TTL
+                self._wake.set()
         for run_id in lost:
             self._recover_lost(run_id, "the run's worker stopped responding (lease expired)")
         self._kill_overdue()
         if promoted or resumed:
             self._wake.set()
+
+    def _fire_schedules(self, now: Any) -> int:
+        """Fire every schedule due by `now`, a batch per transaction; how many runs that made."""
+        made = 0
+        while True:
+            with self.store.write() as conn:
+                run_ids, handled = schedules.fire_due(conn, now, lambda env, task: self._spec(env, None, task))
+            made += len(run_ids)
+            if handled < schedules.FIRE_BATCH:
+                return made
 
     def _kill_overdue(self) -> None:
         now = time.monotonic()

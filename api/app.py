@@ -13,7 +13,7 @@ from tether.runtime.environments import Env, KeyRing
 
 from tether.api import errors
 from tether.api.hub import Hub
-from tether.api.routes import auth, browser, queues, realtime, runs, tasks, waitpoints
+from tether.api.routes import auth, browser, queues, realtime, runs, schedules, tasks, waitpoints
 
 
 def create_app(engine: Engine, *, demo_env: Env | None = None) -> FastAPI:
@@ -37,12 +37,12 @@ def create_app(engine: Engine, *, demo_env: Env | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],
-        allow_methods=["GET", "POST", "PUT", "OPTIONS"],
+        allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
         allow_headers=["*"],
         expose_headers=["x-trigger-jwt"],
     )
     errors.install(app)
-    for module in (tasks, runs, queues, realtime, waitpoints, auth, browser):
+    for module in (tasks, runs, queues, schedules, realtime, waitpoints, auth, browser):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")

@@ -18,6 +18,8 @@ from tether._wire import utcnow
 from tether.config import ProjectConfig
 from tether.machines import Machine
 from tether.retry import NO_RETRY, Retry
+from tether.errors import ConfigurationError, ValidationError
+from tether.runtime import cron
 from tether.runtime import queues as queue_store
 from tether.runtime.discovery import Discovered
 from tether.runtime.store.database import Store
@@ -39,6 +41,8 @@ class TaskSpec:
     machine: dict[str, Any]
     max_duration: float
     max_runs_per_actor: int
+    scheduled: bool = False
+    cron: dict[str, str] | None = None
 
     @property
     def retry_policy(self) -> Retry:
@@ -71,7 +75,19 @@ def spec_for(task: Task, config: ProjectConfig, *, dev: bool) -> TaskSpec:
         machine=task.machine.model_dump(),
         max_duration=task.max_duration or config.max_duration or DEFAULT_MAX_DURATION,
         max_runs_per_actor=task.max_runs_per_actor,
+        scheduled=task.scheduled,
+        cron=declared_cron(task),
     )
+
+
+def declared_cron(task: Task) -> dict[str, str] | None:
+    """The task's declared schedule, checked: a bad expression stops the code from loading, naming the task."""
+    if task.cron is None:
+        return None
+    try:
+        return {"pattern": cron.check(task.cron["pattern"]), "timezone": cron.check_timezone(task.cron["timezone"])}
+    except ValidationError as error:
+        raise ConfigurationError(f"task {task.id!r}: {error.message}") from None
 
 
 def register_version(store: Store, environment_id: str, found: Discovered, config: ProjectConfig, *, dev: bool) -> str:
@@ -104,6 +120,9 @@ def register_version(store: Store, environment_id: str, found: Discovered, confi
             )
         for spec in manifest.values():
             queue_store.declare(conn, environment_id, spec["queue"], spec["queue_limit"], spec["key_limit"], kind="task")
+        from tether.runtime import schedules  # it makes runs, whose module needs this one's TaskSpec
+
+        schedules.sync_declared(conn, environment_id, {tid: spec["cron"] for tid, spec in manifest.items() if spec["cron"]}, utcnow())
     return version
 
 

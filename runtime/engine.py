@@ -18,10 +18,12 @@ from sqlalchemy import exc, select, update
 from tether._calls import Call
 from tether._wire import as_utc, iso, utcnow
 from tether.errors import ConflictError, NotFoundError, StoreError, ValidationError
-from tether.options import MAX_BATCH_SIZE, MAX_TAGS, BatchItem, BatchTriggerRequest, CreateTokenRequest, TriggerOptions, TriggerRequest
-from tether.runtime import lifecycle, logs, metadata, public_tokens, runs, serialize, tokens, triggering
+from tether.options import MAX_BATCH_SIZE, MAX_TAGS, BatchItem, BatchTriggerRequest, TriggerOptions, TriggerRequest
+from tether.runtime import lifecycle, logs, metadata, public_tokens, runs, serialize, triggering
 from tether.runtime import queues as queue_store
 from tether.runtime.catalog import Catalog
+from tether.runtime.engine_schedules import ScheduleOperations
+from tether.runtime.engine_tokens import TokenOperations
 from tether.runtime.environments import Env
 from tether.runtime.ids import batch_id as new_batch_id
 from tether.runtime.run_filters import parse_list_params
@@ -49,40 +51,7 @@ class NoControl:
         pass
 
 
-class _Tokens:
-    """The engine's wait-token operations (a mixin: `Engine` is the one facade the gateway and runs call)."""
-
-    store: Store
-    control: Control
-    public_url: str
-
-    def create_token(self, env: Env, request: CreateTokenRequest) -> dict[str, Any]:
-        row, cached = tokens.create(self.store, env, request)
-        return {**tokens.body(row, self.public_url, is_cached=cached), "publicAccessToken": tokens.public_access_token(env, row)}
-
-    def retrieve_token(self, env: Env, token_id: str) -> dict[str, Any]:
-        return tokens.body(tokens.retrieve(self.store, env, token_id), self.public_url)
-
-    def list_tokens(self, env: Env, status: str | None = None, limit: int = 20, after: str | None = None) -> dict[str, Any]:
-        rows = tokens.list_page(self.store, env, status, limit, after)
-        pagination = {"next": rows[-1].id} if len(rows) == limit else {}
-        return {"data": [tokens.body(r, self.public_url) for r in rows], "pagination": pagination}
-
-    def complete_token(self, env: Env, token_id: str, data: Any) -> dict[str, Any]:
-        row, completed = tokens.complete(self.store, env, token_id, data)
-        if not completed:
-            raise tokens.already_completed(row)
-        self.control.wake()  # runs waiting for it are queued again
-        return {"success": True}
-
-    def complete_token_by_callback(self, token_id: str, secret: str, data: Any) -> dict[str, Any]:
-        _, completed = tokens.complete(self.store, None, token_id, data, secret=secret)
-        if completed:
-            self.control.wake()
-        return {"success": True} if completed else {"success": True, "alreadyCompleted": True}
-
-
-class Engine(_Tokens):
+class Engine(TokenOperations, ScheduleOperations):
     def __init__(self, store: Store, control: Control | None = None, catalog: Catalog | None = None, public_url: str | None = None) -> None:
         self.store = store
         # Where the gateway is reachable, for tokens' callback URLs (a run's engine learns it from the environment).

@@ -12,7 +12,7 @@ from tether.runtime.states import RunStatus
 
 _STATUSES = {s.value for s in RunStatus}
 # Filters Trigger.dev's API knows that mean nothing here; refusing them beats returning an unfiltered list.
-_UNSUPPORTED_FILTERS = {"filter[region]", "filter[bulkAction]", "filter[schedule]"}
+_UNSUPPORTED_FILTERS = {"filter[region]", "filter[bulkAction]"}
 
 
 def _csv(value: Any) -> list[str] | None:
@@ -65,6 +65,7 @@ def parse_list_params(params: dict[str, Any]) -> dict[str, Any]:
         "machines": _csv(params.get("filter[machine]")),
         "only_tests": str(params.get("filter[isTest]", "")).lower() == "true",
         "batch_id": params.get("filter[batch]") or None,
+        "schedule_id": params.get("filter[schedule]") or params.get("schedule") or None,
         "created_from": created_from,
         "created_to": _instant(params.get("filter[createdAt][to]"), "filter[createdAt][to]"),
         "limit": size,

@@ -134,7 +134,10 @@ def get(conn: Connection, environment_id: str | None, run_id: str) -> Any:
 
 def detail(conn: Connection, row: Any) -> dict[str, Any]:
     """The run as `GET /api/v3/runs/{id}` shows it: with its attempts and related runs."""
-    return serialize.run_detail(row, attempts(conn, row.id), related(conn, row))
+    from tether.runtime.schedules import schedule_of_runs  # schedules make runs: it imports what this module does
+
+    schedule = schedule_of_runs(conn, {row.schedule_id}).get(row.schedule_id) if row.schedule_id else None
+    return serialize.run_detail(row, attempts(conn, row.id), related(conn, row), schedule)
 
 
 def attempts(conn: Connection, run_id: str) -> list[Any]:
@@ -166,6 +169,7 @@ def list_page(
     machines: list[str] | None = None,
     only_tests: bool = False,
     batch_id: str | None = None,
+    schedule_id: str | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     limit: int = 25,
@@ -188,6 +192,8 @@ def list_page(
         conditions.append(_r.id.is_(None))  # Tether has no test runs
     if batch_id:
         conditions.append(_r.batch_id == batch_id)
+    if schedule_id:
+        conditions.append(_r.schedule_id == schedule_id)
     if created_from:
         conditions.append(_r.created_at >= created_from)
     if created_to:

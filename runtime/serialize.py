@@ -88,10 +88,13 @@ def _related(small: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def run_detail(row: Any, attempts: list[Any], related: dict[str, Any]) -> dict[str, Any]:
-    """The retrieve-run body: the summary plus payload, output, error, attempts and related runs."""
+def run_detail(row: Any, attempts: list[Any], related: dict[str, Any], schedule: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The retrieve-run body: the summary plus payload, output, error, attempts, related runs and
+    the schedule that fired it."""
     body = run_summary(row)
     body["payload"] = row.payload
+    if schedule is not None:
+        body["schedule"] = schedule
     if row.status == S.COMPLETED:
         body["output"] = row.output
     if row.error and row.status != S.COMPLETED:

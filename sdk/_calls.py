@@ -8,10 +8,13 @@ A `Call` names the operation and its arguments, and knows its HTTP form. The HTT
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from tether.options import BatchTriggerRequest, CreateTokenRequest, TriggerRequest
+
+if TYPE_CHECKING:
+    from tether.schedules import ScheduleRequest
 
 
 @dataclass(frozen=True)
@@ -130,3 +133,38 @@ def create_public_token(scopes: dict[str, Any], expiration_time: Any, one_time_u
     args = {"scopes": scopes, "expiration_time": expiration_time, "one_time_use": one_time_use}
     body = {"scopes": scopes, "expirationTime": expiration_time, "oneTimeUse": one_time_use}
     return Call("create_public_token", "POST", "/api/v1/auth/jwt", args, body)
+
+
+# -- schedules ---------------------------------------------------------------------------------------------
+
+
+def create_schedule(request: ScheduleRequest) -> Call:
+    body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Call("create_schedule", "POST", "/api/v1/schedules", {"request": request}, body)
+
+
+def retrieve_schedule(schedule_id: str) -> Call:
+    return Call("retrieve_schedule", "GET", f"/api/v1/schedules/{_q(schedule_id)}", {"schedule_id": schedule_id})
+
+
+def list_schedules(task: str | None, page: int, per_page: int) -> Call:
+    params = {k: v for k, v in (("task", task), ("page", page), ("perPage", per_page)) if v is not None}
+    return Call("list_schedules", "GET", "/api/v1/schedules", {"task": task, "page": page, "per_page": per_page}, params=params)
+
+
+def update_schedule(schedule_id: str, request: ScheduleRequest) -> Call:
+    body = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return Call("update_schedule", "PUT", f"/api/v1/schedules/{_q(schedule_id)}", {"schedule_id": schedule_id, "request": request}, body)
+
+
+def delete_schedule(schedule_id: str) -> Call:
+    return Call("delete_schedule", "DELETE", f"/api/v1/schedules/{_q(schedule_id)}", {"schedule_id": schedule_id})
+
+
+def set_schedule_active(schedule_id: str, active: bool) -> Call:
+    action = "activate" if active else "deactivate"
+    return Call("set_schedule_active", "POST", f"/api/v1/schedules/{_q(schedule_id)}/{action}", {"schedule_id": schedule_id, "active": active})
+
+
+def timezones(exclude_utc: bool) -> Call:
+    return Call("timezones", "GET", "/api/v1/timezones", {"exclude_utc": exclude_utc}, params={"excludeUtc": str(exclude_utc).lower()})

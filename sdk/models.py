@@ -94,6 +94,7 @@ class Run(WireModel, Generic[OutputT]):
     attempts: list[Attempt] = Field(default_factory=list)
     related_runs: RelatedRuns = Field(default_factory=RelatedRuns)
     batch_id: str | None = None
+    schedule: RunSchedule | None = None  # the schedule that fired the run
     queue: str | None = None
     concurrency_key: str | None = None
     machine: str | None = None
@@ -120,6 +121,13 @@ class BatchResult(WireModel):
     id: str
     run_count: int
     runs: list[BatchRun]
+
+
+class RunSchedule(WireModel):
+    id: str
+    external_id: str | None = None
+    deduplication_key: str | None = None
+    generator: dict[str, Any] = Field(default_factory=dict)
 
 
 class QueueInfo(WireModel):

@@ -35,8 +35,10 @@ def _list_params(
     to: datetime | None,
     limit: int | None,
     cursor: str | None,
+    schedule: str | None = None,
 ) -> dict[str, Any]:
     return {
+        "filter[schedule]": schedule,
         "filter[status]": status,
         "filter[taskIdentifier]": task_identifier,
         "filter[tag]": tag,
@@ -58,16 +60,19 @@ def list(  # noqa: A001 - mirrors Trigger.dev's runs.list
     to: datetime | None = None,
     limit: int | None = None,
     cursor: str | None = None,
+    schedule: str | None = None,
 ) -> RunPage:
-    """One page of runs, newest first; pass `cursor=page.next_cursor` for the next. See `iterate` for all of them."""
-    params = _list_params(status, task_identifier, tag, queue, from_, to, limit, cursor)
+    """One page of runs, newest first; pass `cursor=page.next_cursor` for the next. See `iterate` for all of them.
+
+    `schedule` keeps the runs one schedule fired (its id, `sched_…`)."""
+    params = _list_params(status, task_identifier, tag, queue, from_, to, limit, cursor, schedule)
     return _page(send(_calls.list_runs(params)))
 
 
 async def alist(**filters: Any) -> RunPage:
     params = _list_params(
         filters.get("status"), filters.get("task_identifier"), filters.get("tag"), filters.get("queue"),
-        filters.get("from_"), filters.get("to"), filters.get("limit"), filters.get("cursor"),
+        filters.get("from_"), filters.get("to"), filters.get("limit"), filters.get("cursor"), filters.get("schedule"),
     )
     return _page(await asend(_calls.list_runs(params)))
 

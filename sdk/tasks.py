@@ -60,6 +60,8 @@ class Task(Generic[PayloadT, OutputT]):
     hooks: Hooks = field(default_factory=Hooks)
     max_runs_per_actor: int = 50
     payload_type: Any = None
+    scheduled: bool = False  # defined with `schedules.task`: schedules may be attached to it
+    cron: dict[str, str] | None = None  # its declared schedule: {"pattern": ..., "timezone": ...}
 
     @property
     def is_async(self) -> bool:

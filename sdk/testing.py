@@ -18,8 +18,9 @@
 
 Runs execute in this process, one at a time, on a SQLite file in a temporary folder; no Ray, no
 gateway. Whenever nothing can run, the clock jumps to the next deadline the code set itself (a
-wait, a delay, a retry's back-off), so waits of days take no time; a token's timeout is reached
-only when the test moves the clock (`advance`), so the test can complete the token first. `trigger` returns once the
+wait, a delay, a retry's back-off), so waits of days take no time; a token's timeout and a
+schedule's next instant are reached only when the test moves the clock (`advance`), so the test
+can complete the token first, and schedules fire as often as the time the test lets pass. `trigger` returns once the
 environment is idle: every run finished or waiting for a token. Every wait checkpoints (none
 sleeps), exactly as a long wait does in production.
 """
@@ -38,6 +39,7 @@ from sqlalchemy import func, select
 from tether import _wire
 from tether.config import ProjectConfig
 from tether.models import Run
+from tether.schedules import Schedule, ScheduleRequest
 from tether.tasks import Task, _request, registered_tasks
 from tether.tokens import TokenInfo
 
@@ -90,9 +92,28 @@ class TestEnvironment:
         return _wire.utcnow()
 
     def advance(self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0) -> None:
-        """Move the clock forward, then run whatever became due."""
-        _wire._clock_offset += timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
+        """Move the clock forward, then run whatever became due.
+
+        Time passes through every cron instant on the way, so `advance(days=3)` fires a daily
+        schedule three times (in production, instants missed while the system is down fire once).
+        """
+        target = _wire.utcnow() + timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
+        while (instant := self._next_schedule_instant()) is not None and instant <= target:
+            self._move_clock_to(instant)
+            self.run_until_idle()
+        self._move_clock_to(target)
         self.run_until_idle()
+
+    def _move_clock_to(self, moment: datetime) -> None:
+        now = _wire.utcnow()
+        if moment > now:
+            _wire._clock_offset += moment - now
+
+    def _next_schedule_instant(self) -> datetime | None:
+        from tether.runtime import schedules
+
+        with self.store.read() as conn:
+            return _wire.as_utc(schedules.next_deadline(conn))
 
     def _next_deadline(self) -> datetime | None:
         from tether.runtime import runs, waits
@@ -120,7 +141,7 @@ class TestEnvironment:
 
     def run_until_idle(self) -> None:
         """Run what can run; when nothing can, jump the clock to the next deadline; stop when none is left."""
-        from tether.runtime import lifecycle, waits
+        from tether.runtime import lifecycle, schedules, waits
 
         for _ in range(MAX_STEPS):
             now = _wire.utcnow()
@@ -128,6 +149,7 @@ class TestEnvironment:
                 lifecycle.promote_delayed(conn, now)
                 lifecycle.expire(conn, now)
                 waits.complete_due(conn, now)
+                schedules.fire_due(conn, now, self._task_spec, limit=MAX_STEPS)
             run_id = self._next_runnable(now)
             if run_id is not None:
                 token = uuid.uuid4().hex
@@ -149,6 +171,21 @@ class TestEnvironment:
         with self.store.read() as conn:
             query = select(r.id).where(r.status == "QUEUED", r.available_at <= now).order_by(r.dequeue_rank, r.id).limit(1)
             return conn.execute(query).scalar()
+
+    def _task_spec(self, environment_id: str, task_id: str) -> Any:
+        version = self.engine.catalog.current(environment_id)
+        return version.tasks.get(task_id) if version else None
+
+    # -- schedules ------------------------------------------------------------------------------
+
+    def create_schedule(self, task: Task[Any, Any] | str, cron: str, **options: Any) -> Schedule:
+        """Attach a schedule as `schedules.create` does (options: timezone, external_id, deduplication_key)."""
+        request = ScheduleRequest(task=task if isinstance(task, str) else task.id, cron=cron, **options)
+        return Schedule.model_validate(self.engine.create_schedule(self.env, request))
+
+    def schedules(self) -> list[Schedule]:
+        """Every schedule of the environment, the declared ones included, oldest first."""
+        return [Schedule.model_validate(s) for s in self.engine.list_schedules(self.env, per_page=100)["data"]]
 
     # -- looking ----------------------------------------------------------------------------------
 

@@ -70,6 +70,8 @@ class RunRow(SQLModel, table=True):
         Index("ix_runs_dequeue", "status", "environment_id", "queue", "concurrency_key", "dequeue_rank"),
         Index("ix_runs_env_created", "environment_id", "id"),
         Index("ix_runs_lease", "status", "lease_expires_at"),
+        # One run per schedule and instant, however many Schedulers race to fire it.
+        Index("ix_runs_schedule_instant", "schedule_id", "schedule_instant", unique=True),
     )
 
     id: str = Field(primary_key=True)
@@ -117,6 +119,33 @@ class RunRow(SQLModel, table=True):
     depth: int = Field(default=0)
     trigger_function: str = Field(default="trigger", max_length=32)
     replayed_from: str | None = Field(default=None, max_length=64)
+    schedule_id: str | None = Field(default=None, max_length=64)
+    schedule_instant: datetime | None = _ts()
+
+
+class ScheduleRow(SQLModel, table=True):
+    """A cron schedule of a task: declared in code (DECLARATIVE) or made through the API (IMPERATIVE).
+
+    `next_run_at` is its persisted deadline, null while inactive; the Scheduler reads only the
+    smallest one, so schedules cost nothing between their instants. `slot` makes a deduplication
+    key (or a declared task) name one schedule per environment."""
+
+    __tablename__ = "schedules"
+
+    id: str = Field(primary_key=True, max_length=64)
+    environment_id: str = Field(index=True, max_length=64)
+    task_identifier: str = Field(max_length=128)
+    type: str = Field(max_length=16)
+    cron: str = Field(max_length=256)
+    timezone: str = Field(max_length=64)
+    external_id: str | None = Field(default=None, max_length=256)
+    deduplication_key: str | None = Field(default=None, max_length=256)
+    slot: str | None = Field(default=None, sa_column=Column(Text, nullable=True, unique=True))
+    active: bool = Field(default=True)
+    next_run_at: datetime | None = _ts(index=True)
+    last_run_at: datetime | None = _ts()
+    created_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime | None = _ts(nullable=False)
 
 
 class RunTag(SQLModel, table=True):

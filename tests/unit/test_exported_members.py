@@ -52,6 +52,7 @@ EXPORTED = [
     "queue",
     "queues",
     "runs",
+    "schedules",
     "step",
     "streams",
     "task",

@@ -1,0 +1,98 @@
+"""The engine's schedule operations: create (idempotent by deduplication key), read, list, change, delete.
+
+A mixin of `Engine`, which stays the one facade the gateway and task code call. Every
+refusal is checked before anything is written, and a schedule whose deadline moved wakes the
+Scheduler, so it re-reads the soonest deadline at once instead of at its next poll.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tether._wire import utcnow
+from tether.errors import ValidationError
+from tether.runtime import cron, schedules
+from tether.runtime.catalog import Catalog
+from tether.runtime.environments import Env
+from tether.runtime.store.database import Store
+from tether.schedules import ScheduleRequest
+
+MAX_PER_PAGE = 100
+
+
+class ScheduleOperations:
+    store: Store
+    catalog: Catalog
+    control: Any
+
+    def _checked(self, env: Env, request: ScheduleRequest) -> tuple[str, str]:
+        """The expression and timezone to store, once the task is known to take schedules."""
+        version = self.catalog.current(env.id)
+        spec = version.tasks.get(request.task) if version else None
+        if spec is None:
+            raise ValidationError(f"task: {request.task!r} is not a task of this environment (is its module in the project's dirs?)")
+        if not spec.scheduled:
+            raise ValidationError(f"task: {request.task!r} is not a scheduled task; define it with @schedules.task(id={request.task!r})")
+        return cron.check(request.cron), cron.check_timezone(request.timezone)
+
+    def _schedule_body(self, env: Env, row: Any) -> dict[str, Any]:
+        return schedules.body(row, {"id": env.id, "type": env.slug.upper(), "userName": None})
+
+    def create_schedule(self, env: Env, request: ScheduleRequest) -> dict[str, Any]:
+        expression, timezone = self._checked(env, request)
+        with self.store.write() as conn:
+            row, _ = schedules.upsert(
+                conn,
+                env.id,
+                task_id=request.task,
+                expression=expression,
+                timezone=timezone,
+                external_id=request.external_id,
+                deduplication_key=request.deduplication_key,
+                now=utcnow(),
+            )
+        self.control.wake(config_changed=True)
+        return self._schedule_body(env, row)
+
+    def retrieve_schedule(self, env: Env, schedule_id: str) -> dict[str, Any]:
+        with self.store.read() as conn:
+            return self._schedule_body(env, schedules.get(conn, env.id, schedule_id))
+
+    def list_schedules(self, env: Env, task: str | None = None, page: int = 1, per_page: int = 20) -> dict[str, Any]:
+        if page < 1:
+            raise ValidationError(f"page: pages are numbered from 1, got {page}")
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValidationError(f"perPage: must be between 1 and {MAX_PER_PAGE}, got {per_page}")
+        with self.store.read() as conn:
+            rows, count = schedules.list_page(conn, env.id, task, page, per_page)
+        pagination = {"currentPage": page, "totalPages": schedules.total_pages(count, per_page), "count": count}
+        return {"data": [self._schedule_body(env, r) for r in rows], "pagination": pagination}
+
+    def update_schedule(self, env: Env, schedule_id: str, request: ScheduleRequest) -> dict[str, Any]:
+        if request.deduplication_key is not None:
+            raise ValidationError("deduplicationKey: a schedule's deduplication key is set when it is created and cannot change")
+        expression, timezone = self._checked(env, request)
+        with self.store.write() as conn:
+            row = schedules.get(conn, env.id, schedule_id)
+            schedules.refuse_declared(row, "update")
+            changes = {"task_identifier": request.task, "external_id": request.external_id}
+            row = schedules.replace(conn, row, expression=expression, timezone=timezone, now=utcnow(), **changes)
+        self.control.wake(config_changed=True)
+        return self._schedule_body(env, row)
+
+    def delete_schedule(self, env: Env, schedule_id: str) -> dict[str, Any]:
+        with self.store.write() as conn:
+            row = schedules.get(conn, env.id, schedule_id)
+            schedules.refuse_declared(row, "delete")
+            schedules.remove(conn, row)
+        return {"id": schedule_id}
+
+    def set_schedule_active(self, env: Env, schedule_id: str, active: bool) -> dict[str, Any]:
+        with self.store.write() as conn:
+            row = schedules.set_active(conn, schedules.get(conn, env.id, schedule_id), active, utcnow())
+        self.control.wake(config_changed=True)
+        return self._schedule_body(env, row)
+
+    def timezones(self, env: Env | None, exclude_utc: bool = False) -> dict[str, Any]:
+        names = cron.timezones()
+        return {"timezones": list(names[1:] if exclude_utc else names)}
