@@ -18,13 +18,11 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import ray
 from sqlalchemy import select
 
-from tether import _wire
 from tether._wire import utcnow
 from tether.machines import PRESETS
 from tether.runtime import faults, lifecycle, runs
@@ -54,7 +52,6 @@ class SchedulerSettings:
     timeout_grace: float = 15.0
     max_creation_failures: int = 3
     capacity: dict[str, float] | None = None
-    clock_offset: float = 0.0  # seconds this Scheduler's clock runs ahead of the real one (tests reach a cron instant at once)
     fault: str | None = None  # a fault point to arm in this process (see tether.runtime.faults)
 
 
@@ -81,7 +78,6 @@ class SchedulerCore(TimersAndRecovery):
     def __init__(self, database_url: str, settings: SchedulerSettings) -> None:
         self.database_url = database_url
         self.settings = settings
-        _wire._clock_offset = timedelta(seconds=settings.clock_offset)
         if settings.fault:
             os.environ[faults.ENV] = settings.fault
         self.store = Store(database_url)

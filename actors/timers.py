@@ -85,26 +85,23 @@ class TimersAndRecovery:
                     soonest = min(soonest, max(0.0, (moment - now).total_seconds()))
             self._next_timers = time.monotonic() + soonest
         if next_schedule is not None and next_schedule <= now:
-            fired = self._fire_schedules(now)
-            self._next_timers = 0.0
-            if fired:
-                self._lanes_read_at = -LANES_TTL
-                self._wake.set()
+            self._fire_schedules(now)
         for run_id in lost:
             self._recover_lost(run_id, "the run's worker stopped responding (lease expired)")
         self._kill_overdue()
         if promoted or resumed:
             self._wake.set()
 
-    def _fire_schedules(self, now: Any) -> int:
-        """Fire every schedule due by `now`, a batch per transaction; how many runs that made."""
-        made = 0
-        while True:
-            with self.store.write() as conn:
-                run_ids, handled = schedules.fire_due(conn, now, lambda env, task: self._spec(env, None, task))
-            made += len(run_ids)
-            if handled < schedules.FIRE_BATCH:
-                return made
+    def _fire_schedules(self, now: Any) -> None:
+        """Fire one batch of the schedules due by `now`, then look again at once: between batches the
+        tick dispatches, so when a thousand schedules share an instant the first runs start while
+        the rest are still being written."""
+        with self.store.write() as conn:
+            run_ids, _ = schedules.fire_due(conn, now, lambda env, task: self._spec(env, None, task))
+        self._next_timers = 0.0
+        if run_ids:
+            self._lanes_read_at = -LANES_TTL
+            self._wake.set()
 
     def _kill_overdue(self) -> None:
         now = time.monotonic()

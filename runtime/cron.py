@@ -55,13 +55,13 @@ def check(expression: str, field: str = "cron") -> str:
             f"{field}: {expression!r} has {len(parts)} fields; a cron expression has five: {' '.join(FIELDS)} (no seconds)"
         )
     parts[4] = _croniter_weekday(parts[4])
-    for index, part in enumerate(parts):
-        alone = ["*"] * len(FIELDS)
-        alone[index] = part
-        if not croniter.is_valid(" ".join(alone)):
-            raise ValidationError(f"{field}: the {FIELDS[index]} field {part!r} of {expression!r} is not valid")
     normalized = " ".join(parts)
     if not croniter.is_valid(normalized):
+        for index, part in enumerate(parts):  # which field? each one alone, the others "*"
+            alone = ["*"] * len(FIELDS)
+            alone[index] = part
+            if not croniter.is_valid(" ".join(alone)):
+                raise ValidationError(f"{field}: the {FIELDS[index]} field {part!r} of {expression!r} is not valid")
         raise ValidationError(f"{field}: {expression!r} is not a valid cron expression")
     try:
         _after(normalized, "UTC", datetime(2000, 1, 1, tzinfo=UTC).isoformat(), 1)
@@ -82,6 +82,7 @@ def _croniter_form(expression: str) -> str:
     return " ".join(parts)
 
 
+@lru_cache(maxsize=1024)
 def describe(expression: str) -> str:
     """Plain English for the API's `generator.description`: "At 09:00 AM, Monday through Friday"."""
     try:
@@ -97,13 +98,19 @@ def instants_after(expression: str, timezone: str, moment: datetime, count: int)
 
 def latest_at_or_before(expression: str, timezone: str, moment: datetime) -> datetime:
     """The most recent instant no later than `moment` (the one to fire after downtime), in UTC."""
-    zone = zoneinfo.ZoneInfo(timezone)
-    local = moment.astimezone(zone)
+    return _latest(expression, timezone, moment.astimezone(UTC).isoformat())
+
+
+@lru_cache(maxsize=1024)  # the schedules fired together share `moment`, and mostly their expression
+def _latest(expression: str, timezone: str, moment_iso: str) -> datetime:
     expression = _croniter_form(expression)
-    previous = croniter(expression, local).get_prev(datetime)
+    moment = datetime.fromisoformat(moment_iso)
+    previous = croniter(expression, moment.astimezone(zoneinfo.ZoneInfo(timezone))).get_prev(datetime)
     following = croniter(expression, previous).get_next(datetime)  # croniter's get_prev is strictly before
-    best = following if following <= local else previous
-    return best.astimezone(UTC)
+    # Compared in UTC: two wall times in one zone compare by their faces, so the two 01:30s of a
+    # fall-back night would look equal.
+    following, previous = following.astimezone(UTC), previous.astimezone(UTC)
+    return following if following <= moment else previous
 
 
 @lru_cache(maxsize=4096)

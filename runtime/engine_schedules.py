@@ -1,8 +1,10 @@
 """The engine's schedule operations: create (idempotent by deduplication key), read, list, change, delete.
 
 A mixin of `Engine`, which stays the one facade the gateway and task code call. Every
-refusal is checked before anything is written, and a schedule whose deadline moved wakes the
-Scheduler, so it re-reads the soonest deadline at once instead of at its next poll.
+refusal is checked before anything is written. A change does not wake the Scheduler: it
+reads the soonest deadline at least once per poll (a second), so at worst a schedule made in
+the last second before its first instant fires that much late, while a wake per change would
+cost the Scheduler work for each of thousands of schedules created at once.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ MAX_PER_PAGE = 100
 class ScheduleOperations:
     store: Store
     catalog: Catalog
-    control: Any
 
     def _checked(self, env: Env, request: ScheduleRequest) -> tuple[str, str]:
         """The expression and timezone to store, once the task is known to take schedules."""
@@ -51,7 +52,6 @@ class ScheduleOperations:
                 deduplication_key=request.deduplication_key,
                 now=utcnow(),
             )
-        self.control.wake(config_changed=True)
         return self._schedule_body(env, row)
 
     def retrieve_schedule(self, env: Env, schedule_id: str) -> dict[str, Any]:
@@ -77,7 +77,6 @@ class ScheduleOperations:
             schedules.refuse_declared(row, "update")
             changes = {"task_identifier": request.task, "external_id": request.external_id}
             row = schedules.replace(conn, row, expression=expression, timezone=timezone, now=utcnow(), **changes)
-        self.control.wake(config_changed=True)
         return self._schedule_body(env, row)
 
     def delete_schedule(self, env: Env, schedule_id: str) -> dict[str, Any]:
@@ -90,7 +89,6 @@ class ScheduleOperations:
     def set_schedule_active(self, env: Env, schedule_id: str, active: bool) -> dict[str, Any]:
         with self.store.write() as conn:
             row = schedules.set_active(conn, schedules.get(conn, env.id, schedule_id), active, utcnow())
-        self.control.wake(config_changed=True)
         return self._schedule_body(env, row)
 
     def timezones(self, env: Env | None, exclude_utc: bool = False) -> dict[str, Any]:

@@ -36,7 +36,8 @@ def _next_micros() -> int:
 def new_id(prefix: str) -> str:
     # 10 chars of microseconds (good past year 5000) + 15 random chars: 25 chars like a cuid.
     stamp = _base36(_next_micros(), 10)
-    rand = "".join(secrets.choice(_ALPHABET) for _ in range(15))
+    # 80 random bits cut to 15 base-36 digits (77.5 bits): one call to the OS, not fifteen.
+    rand = _base36(int.from_bytes(secrets.token_bytes(10), "big"), 15)
     return f"{prefix}_{stamp}{rand}"
 
 

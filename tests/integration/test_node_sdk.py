@@ -21,7 +21,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 MIN_NODE = (18, 20)  # what @trigger.dev/sdk 4.x declares in its engines field
 INSTALL_TIMEOUT = 300
 SCRIPT_TIMEOUT = 120
-CHECKS = 6  # one per behaviour sdk_compat.mjs proves
+CHECKS = 7  # one per behaviour sdk_compat.mjs proves
 
 
 def _unavailable(message: str) -> NoReturn:
@@ -66,7 +66,7 @@ def _report(stdout: str) -> dict[str, Any] | None:
 
 # Session start-up (Ray, the stack, npm ci) happens inside the first test that asks for it.
 @pytest.mark.timeout(INSTALL_TIMEOUT + SCRIPT_TIMEOUT + 120)
-def test_trigger_dev_node_sdk_triggers_retrieves_lists_cancels_and_replays_runs(stack: Any, node_sdk: str) -> None:
+def test_trigger_dev_node_sdk_triggers_retrieves_lists_cancels_and_replays_runs_and_manages_schedules(stack: Any, node_sdk: str) -> None:
     env = {
         **os.environ,
         "TETHER_URL": stack.url,

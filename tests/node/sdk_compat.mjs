@@ -2,12 +2,12 @@
 //
 //   TETHER_URL=http://127.0.0.1:8030 TETHER_TOKEN=tt_dev_... node sdk_compat.mjs
 //
-// Only the SDK's public surface is used (configure, tasks, runs), so a pass means a Trigger.dev
+// Only the SDK's public surface is used (configure, tasks, runs, schedules), so a pass means a Trigger.dev
 // user can point their code at Tether. Runs the project's `echo` and `sleep` test tasks.
 // Prints one JSON line ({"ok", "checks": [...]}) and exits 1 if any check fails, naming it on stderr.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { configure, runs, tasks } from "@trigger.dev/sdk";
+import { configure, runs, schedules, tasks } from "@trigger.dev/sdk";
 
 const TOTAL_MS = Number(process.env.TETHER_SDK_TIMEOUT_MS ?? 110_000);
 const RUN_MS = 60_000;
@@ -33,7 +33,27 @@ function finish() {
 // A hung request or a run that never finishes must still end with a report, before the caller's own timeout.
 setTimeout(() => {
   checks.push({ name: "finishes in time", ok: false, error: `still running after ${TOTAL_MS} ms` });
-  finish();
+  await check("create a schedule twice by deduplicationKey, list, deactivate, update and delete it", async () => {
+  const options = { task: "tenant-sync", cron: "0 9 * * 1L", timezone: "Europe/Berlin", externalId: `shop-${suffix}`, deduplicationKey: `compat-${suffix}` };
+  const created = await schedules.create(options);
+  assert.ok(created.id.startsWith("sched_"));
+  assert.equal(created.generator.expression, "0 9 * * 1L");
+  assert.ok(created.nextRun instanceof Date, "nextRun is not a date");
+  const again = await schedules.create({ ...options, cron: "30 8 * * *" });
+  assert.equal(again.id, created.id);
+  const listed = await schedules.list({ perPage: 100 });
+  assert.ok(listed.data.some((s) => s.id === created.id && s.generator.expression === "30 8 * * *"));
+  assert.equal((await schedules.deactivate(created.id)).active, false);
+  assert.equal((await schedules.activate(created.id)).active, true);
+  const updated = await schedules.update(created.id, { task: "tenant-sync", cron: "0 * * * *" });
+  assert.equal(updated.timezone, "UTC");
+  assert.ok((await schedules.timezones()).timezones.includes("America/New_York"));
+  await schedules.del(created.id);
+  await assert.rejects(schedules.retrieve(created.id));
+  return { id: created.id };
+});
+
+finish();
 }, TOTAL_MS).unref();
 
 async function check(name, fn) {
@@ -166,6 +186,26 @@ await check("batch trigger three echo items and see each complete", async () => 
     assert.equal(r.triggerFunction, "batchTrigger");
   }
   return { batchId: batch.batchId, runs: finished.map((r) => r.id) };
+});
+
+await check("create a schedule twice by deduplicationKey, list, deactivate, update and delete it", async () => {
+  const options = { task: "tenant-sync", cron: "0 9 * * 1L", timezone: "Europe/Berlin", externalId: `shop-${suffix}`, deduplicationKey: `compat-${suffix}` };
+  const created = await schedules.create(options);
+  assert.ok(created.id.startsWith("sched_"));
+  assert.equal(created.generator.expression, "0 9 * * 1L");
+  assert.ok(created.nextRun instanceof Date, "nextRun is not a date");
+  const again = await schedules.create({ ...options, cron: "30 8 * * *" });
+  assert.equal(again.id, created.id);
+  const listed = await schedules.list({ perPage: 100 });
+  assert.ok(listed.data.some((s) => s.id === created.id && s.generator.expression === "30 8 * * *"));
+  assert.equal((await schedules.deactivate(created.id)).active, false);
+  assert.equal((await schedules.activate(created.id)).active, true);
+  const updated = await schedules.update(created.id, { task: "tenant-sync", cron: "0 * * * *" });
+  assert.equal(updated.timezone, "UTC");
+  assert.ok((await schedules.timezones()).timezones.includes("America/New_York"));
+  await schedules.del(created.id);
+  await assert.rejects(schedules.retrieve(created.id));
+  return { id: created.id };
 });
 
 finish();
