@@ -96,9 +96,14 @@ class TimersAndRecovery:
         """Fire one batch of the schedules due by `now`, then look again at once: between batches the
         tick dispatches, so when a thousand schedules share an instant the first runs start while
         the rest are still being written."""
-        with self.store.write() as conn:
-            run_ids, _ = schedules.fire_due(conn, now, lambda env, task: self._spec(env, None, task))
         self._next_timers = 0.0
+        try:
+            with self.store.write() as conn:
+                run_ids, _ = schedules.fire_due(conn, now, lambda env, task: self._spec(env, None, task))
+        except Exception:  # the database, most likely: the other timers and dispatch still get their turn
+            log.exception("firing schedules failed; trying again shortly")
+            self._next_timers = time.monotonic() + 0.5
+            return
         if run_ids:
             self._lanes_read_at = -LANES_TTL
             self._wake.set()

@@ -22,6 +22,9 @@ from tether.errors import ValidationError
 FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 UPCOMING = 5  # instants a scheduled run is told about, after its own
 _LAST_WEEKDAY = re.compile(r"^([0-7])L$", re.IGNORECASE)  # Trigger.dev's "5L"; croniter spells it "L5"
+# croniter's own extensions, random (R) and hashed (H) values, change with every reading of the
+# expression: a schedule built on them would have no fixed instants, so they are refused.
+_RANDOM_OR_HASHED = re.compile(r"(^|[,/-])[RH](\(|$|[,/-])", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -54,6 +57,9 @@ def check(expression: str, field: str = "cron") -> str:
         raise ValidationError(
             f"{field}: {expression!r} has {len(parts)} fields; a cron expression has five: {' '.join(FIELDS)} (no seconds)"
         )
+    for index, part in enumerate(parts):
+        if _RANDOM_OR_HASHED.search(part):
+            raise ValidationError(f"{field}: the {FIELDS[index]} field {part!r} of {expression!r} is not valid: R and H are not cron")
     parts[4] = _croniter_weekday(parts[4])
     normalized = " ".join(parts)
     if not croniter.is_valid(normalized):

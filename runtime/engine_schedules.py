@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from tether._wire import utcnow
-from tether.errors import ValidationError
+from sqlalchemy import exc
+
+from tether.errors import StoreError, ValidationError
 from tether.runtime import cron, schedules
 from tether.runtime.catalog import Catalog
 from tether.runtime.environments import Env
@@ -20,6 +22,8 @@ from tether.runtime.store.database import Store
 from tether.schedules import ScheduleRequest
 
 MAX_PER_PAGE = 100
+# Trigger.dev's environment types, by the slug Tether gives an environment.
+_ENVIRONMENT_TYPES = {"dev": "DEVELOPMENT", "prod": "PRODUCTION", "production": "PRODUCTION", "staging": "STAGING", "preview": "PREVIEW"}
 
 
 class ScheduleOperations:
@@ -37,22 +41,30 @@ class ScheduleOperations:
         return cron.check(request.cron), cron.check_timezone(request.timezone)
 
     def _schedule_body(self, env: Env, row: Any) -> dict[str, Any]:
-        return schedules.body(row, {"id": env.id, "type": env.slug.upper(), "userName": None})
+        kind = _ENVIRONMENT_TYPES.get(env.slug, env.slug.upper())
+        return schedules.body(row, {"id": env.id, "type": kind, "userName": None})
 
     def create_schedule(self, env: Env, request: ScheduleRequest) -> dict[str, Any]:
         expression, timezone = self._checked(env, request)
-        with self.store.write() as conn:
-            row, _ = schedules.upsert(
-                conn,
-                env.id,
-                task_id=request.task,
-                expression=expression,
-                timezone=timezone,
-                external_id=request.external_id,
-                deduplication_key=request.deduplication_key,
-                now=utcnow(),
-            )
-        return self._schedule_body(env, row)
+        for attempt in range(2):
+            try:
+                with self.store.write() as conn:
+                    row, _ = schedules.upsert(
+                        conn,
+                        env.id,
+                        task_id=request.task,
+                        expression=expression,
+                        timezone=timezone,
+                        external_id=request.external_id,
+                        deduplication_key=request.deduplication_key,
+                        now=utcnow(),
+                    )
+                return self._schedule_body(env, row)
+            except exc.IntegrityError as error:
+                # A concurrent create took the same deduplication key first: the second pass updates its schedule.
+                if attempt == 1 or request.deduplication_key is None:
+                    raise StoreError(f"could not record the schedule: {error.orig}") from error
+        raise AssertionError("unreachable")
 
     def retrieve_schedule(self, env: Env, schedule_id: str) -> dict[str, Any]:
         with self.store.read() as conn:
@@ -69,19 +81,20 @@ class ScheduleOperations:
         return {"data": [self._schedule_body(env, r) for r in rows], "pagination": pagination}
 
     def update_schedule(self, env: Env, schedule_id: str, request: ScheduleRequest) -> dict[str, Any]:
+        with self.store.read() as conn:  # an unknown or declared schedule says so before the body is judged
+            schedules.refuse_declared(schedules.get(conn, env.id, schedule_id), "update")
         if request.deduplication_key is not None:
             raise ValidationError("deduplicationKey: a schedule's deduplication key is set when it is created and cannot change")
         expression, timezone = self._checked(env, request)
         with self.store.write() as conn:
-            row = schedules.get(conn, env.id, schedule_id)
-            schedules.refuse_declared(row, "update")
+            row = schedules.get(conn, env.id, schedule_id, lock=True)
             changes = {"task_identifier": request.task, "external_id": request.external_id}
             row = schedules.replace(conn, row, expression=expression, timezone=timezone, now=utcnow(), **changes)
         return self._schedule_body(env, row)
 
     def delete_schedule(self, env: Env, schedule_id: str) -> dict[str, Any]:
         with self.store.write() as conn:
-            row = schedules.get(conn, env.id, schedule_id)
+            row = schedules.get(conn, env.id, schedule_id, lock=True)
             schedules.refuse_declared(row, "delete")
             schedules.remove(conn, row)
         return {"id": schedule_id}

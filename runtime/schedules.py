@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from tether._wire import iso
-from tether.errors import ConflictError, NotFoundError, TetherError
+from tether._wire import as_utc, iso
+from tether.errors import ConflictError, NotFoundError
 from tether.options import TriggerOptions
 from tether.runtime import cron, faults, triggering
 from tether.runtime.ids import new_id
@@ -65,8 +65,11 @@ def first_after(expression: str, timezone: str, moment: datetime) -> datetime:
 # -- reading and writing schedules ----------------------------------------------------------------------
 
 
-def get(conn: Connection, environment_id: str, schedule_id: str) -> Any:
-    row = conn.execute(select(schedules_table).where(_s.id == schedule_id, _s.environment_id == environment_id)).first()
+def get(conn: Connection, environment_id: str, schedule_id: str, *, lock: bool = False) -> Any:
+    """The schedule; with `lock`, held until the transaction ends, so a concurrent change cannot
+    slip between this read and the write that depends on it (PostgreSQL; SQLite writers queue)."""
+    query = select(schedules_table).where(_s.id == schedule_id, _s.environment_id == environment_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise NotFoundError(f"schedule {schedule_id!r} not found")
     return row
@@ -86,7 +89,7 @@ def upsert(
     """Create an imperative schedule, or update the one its deduplication key made; (row, created)."""
     slot = _key_slot(environment_id, deduplication_key) if deduplication_key else None
     if slot is not None:
-        existing = conn.execute(select(schedules_table).where(_s.slot == slot)).first()
+        existing = conn.execute(select(schedules_table).where(_s.slot == slot).with_for_update()).first()
         if existing is not None:
             changes = {"task_identifier": task_id, "external_id": external_id}
             return replace(conn, existing, expression=expression, timezone=timezone, now=now, **changes), False
@@ -185,7 +188,7 @@ def sync_declared(conn: Connection, environment_id: str, declared: dict[str, dic
 
 
 def next_deadline(conn: Connection) -> datetime | None:
-    return conn.execute(select(func.min(_s.next_run_at))).scalar()
+    return conn.execute(select(func.min(_s.next_run_at)).where(_s.active.is_(True))).scalar()
 
 
 def fire_due(conn: Connection, now: datetime, lookup: TaskLookup, limit: int = FIRE_BATCH) -> tuple[list[str], int]:
@@ -195,26 +198,24 @@ def fire_due(conn: Connection, now: datetime, lookup: TaskLookup, limit: int = F
     no longer matches `next_run_at <= now` when PostgreSQL re-reads it under the lock."""
     due = list(
         conn.execute(
-            select(schedules_table).where(_s.next_run_at <= now).order_by(_s.next_run_at).limit(limit).with_for_update(skip_locked=True)
+            select(schedules_table).where(_s.next_run_at <= now, _s.active.is_(True)).order_by(_s.next_run_at).limit(limit).with_for_update(skip_locked=True)
         )
     )
     prepared: list[triggering.PreparedRun] = []
     moves: list[dict[str, Any]] = []
     for row in due:
-        instant = cron.latest_at_or_before(row.cron, row.timezone, now)
-        upcoming = cron.instants_after(row.cron, row.timezone, instant, cron.UPCOMING)
-        moves.append({"row_id": row.id, "next": upcoming[0], "last": instant, "now": now})
-        spec = lookup(row.environment_id, row.task_identifier)
-        if spec is None:
-            log.warning("schedule %s skipped %s: task %r is not in the current version", row.id, iso(instant), row.task_identifier)
-            continue
         try:
-            run = triggering.prepare(row.environment_id, row.task_identifier, spec, _payload(row, instant, upcoming), TriggerOptions(), now=now)
-        except TetherError as error:  # one bad schedule must not hold up the rest of the batch
-            log.warning("schedule %s skipped %s: %s", row.id, iso(instant), error.message)
+            instant = cron.latest_at_or_before(row.cron, row.timezone, now)
+            upcoming = cron.instants_after(row.cron, row.timezone, instant, cron.UPCOMING)
+        except Exception:  # e.g. a timezone this host's tz database lacks: park it rather than fail the batch
+            log.exception("schedule %s has no next instant; it fires again once updated", row.id)
+            moves.append({"row_id": row.id, "next": None, "last": row.last_run_at, "now": now})
             continue
-        run.values.update(schedule_id=row.id, schedule_instant=instant)
-        prepared.append(run)
+        run = _run_for(row, instant, upcoming, now, lookup)
+        if run is not None:
+            prepared.append(run)
+        # last_run_at names only instants that made a run: it is the next run's `lastTimestamp`.
+        moves.append({"row_id": row.id, "next": upcoming[0], "last": instant if run is not None else row.last_run_at, "now": now})
     if prepared:
         triggering.insert_runs(conn, prepared)
     if moves:
@@ -226,6 +227,25 @@ def fire_due(conn: Connection, now: datetime, lookup: TaskLookup, limit: int = F
         )
     faults.point(faults.SCHEDULE_FIRED)
     return [run.id for run in prepared], len(due)
+
+
+def _run_for(row: Any, instant: datetime, upcoming: list[datetime], now: datetime, lookup: TaskLookup) -> triggering.PreparedRun | None:
+    """The run for one instant, or None when it must be skipped; never raises, so one bad
+    schedule cannot hold up the others in its batch (or the Scheduler's other timers)."""
+    last = row.last_run_at
+    if last is not None and as_utc(last) >= instant:
+        return None  # fired already (a deadline set from a clock behind this one): the unique key would refuse it
+    try:
+        spec = lookup(row.environment_id, row.task_identifier)
+        if spec is None or not spec.scheduled:
+            log.warning("schedule %s skipped %s: %r is not a scheduled task of the current version", row.id, iso(instant), row.task_identifier)
+            return None
+        run = triggering.prepare(row.environment_id, row.task_identifier, spec, _payload(row, instant, upcoming), TriggerOptions(), now=now)
+    except Exception:
+        log.exception("schedule %s skipped %s", row.id, iso(instant))
+        return None
+    run.values.update(schedule_id=row.id, schedule_instant=instant)
+    return run
 
 
 def _payload(row: Any, instant: datetime, upcoming: list[datetime]) -> dict[str, Any]:

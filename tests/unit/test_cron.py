@@ -107,6 +107,8 @@ def test_latest_at_or_before_sees_the_second_0130_of_a_fall_back_night() -> None
         ("0 0 0 * * *", "has 6 fields"),
         ("", "a cron expression is required"),
         ("0 0 30 2 *", "never fire"),
+        ("R 9 * * *", "minute field 'R'"),  # croniter's random value: no fixed instants
+        ("0 H * * *", "hour field 'H'"),
     ],
 )
 def test_a_bad_expression_is_refused_naming_what_is_wrong(expression: str, named: str) -> None:

@@ -289,3 +289,27 @@ def test_updating_an_imperative_schedule_replaces_it_and_starts_from_the_new_rul
         assert body["nextRun"] == "2026-06-02T07:00:00.000Z"
         env.engine.delete_schedule(env.env, schedule.id)
         assert env.schedules() == []
+
+
+def test_a_deadline_behind_the_last_fired_instant_fires_nothing_twice_and_an_inactive_row_never_fires() -> None:
+    clock_at("2026-06-01 10:10")
+    with TestEnvironment() as env:
+        schedule = env.create_schedule(tenant_sync, "0 * * * *")
+        env.advance(hours=1)
+        table = schedule_store.schedules_table
+        with env.store.write() as conn:  # a deadline set from a clock running behind: the fired instant again
+            conn.execute(update(table).where(table.c.id == schedule.id).values(next_run_at=datetime(2026, 6, 1, 11, tzinfo=UTC)))
+        env.run_until_idle()
+        assert len(runs_of(env, schedule.id)) == 1
+        assert env.engine.retrieve_schedule(env.env, schedule.id)["nextRun"] == "2026-06-01T12:00:00.000Z"
+        env.engine.set_schedule_active(env.env, schedule.id, False)
+        with env.store.write() as conn:  # a deadline left on an inactive row by a racing update
+            conn.execute(update(table).where(table.c.id == schedule.id).values(next_run_at=datetime(2026, 6, 1, 12, tzinfo=UTC)))
+        env.advance(hours=3)
+        assert len(runs_of(env, schedule.id)) == 1
+
+
+def test_updating_an_unknown_schedule_is_a_404_before_its_body_is_judged() -> None:
+    with TestEnvironment() as env:
+        with pytest.raises(NotFoundError):
+            env.engine.update_schedule(env.env, "sched_missing", ScheduleRequest(task="sched-plain", cron="bad"))
