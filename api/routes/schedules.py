@@ -48,6 +48,6 @@ def deactivate_schedule(schedule_id: str, env: EnvDep, engine: EngineDep) -> dic
     return engine.set_schedule_active(env, schedule_id, False)
 
 
-@router.get("/api/v1/timezones", summary="The IANA timezones a schedule accepts")
-def timezones(env: EnvDep, engine: EngineDep, excludeUtc: bool = False) -> dict[str, Any]:
-    return engine.timezones(env, excludeUtc)
+@router.get("/api/v1/timezones", summary="The IANA timezones a schedule accepts (public, as Trigger.dev's)")
+def timezones(engine: EngineDep, excludeUtc: bool = False) -> dict[str, Any]:
+    return engine.timezones(None, excludeUtc)
