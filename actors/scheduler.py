@@ -142,7 +142,6 @@ class SchedulerCore(TimersAndRecovery):
         """Something outside changed the backlog (a trigger, replay, reschedule) or the queues' settings."""
         if config_changed:
             self._config_read_at = -CONFIG_TTL
-            self._next_timers = 0.0  # a schedule may have a new, sooner deadline
         self._lanes_read_at = -LANES_TTL
         self._wake.set()
 

@@ -9,6 +9,7 @@ cost the Scheduler work for each of thousands of schedules created at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tether._wire import utcnow
@@ -29,11 +30,11 @@ _ENVIRONMENT_TYPES = {"dev": "DEVELOPMENT", "prod": "PRODUCTION", "production": 
 class ScheduleOperations:
     store: Store
     catalog: Catalog
+    _spec: Callable[[Env, str], Any]  # Engine's: the task's spec in the environment's current version
 
     def _checked(self, env: Env, request: ScheduleRequest) -> tuple[str, str]:
         """The expression and timezone to store, once the task is known to take schedules."""
-        version = self.catalog.current(env.id)
-        spec = version.tasks.get(request.task) if version else None
+        spec = self._spec(env, request.task)
         if spec is None:
             raise ValidationError(f"task: {request.task!r} is not a task of this environment (is its module in the project's dirs?)")
         if not spec.scheduled:
@@ -46,25 +47,30 @@ class ScheduleOperations:
 
     def create_schedule(self, env: Env, request: ScheduleRequest) -> dict[str, Any]:
         expression, timezone = self._checked(env, request)
-        for attempt in range(2):
-            try:
-                with self.store.write() as conn:
-                    row, _ = schedules.upsert(
-                        conn,
-                        env.id,
-                        task_id=request.task,
-                        expression=expression,
-                        timezone=timezone,
-                        external_id=request.external_id,
-                        deduplication_key=request.deduplication_key,
-                        now=utcnow(),
-                    )
-                return self._schedule_body(env, row)
-            except exc.IntegrityError as error:
-                # A concurrent create took the same deduplication key first: the second pass updates its schedule.
-                if attempt == 1 or request.deduplication_key is None:
-                    raise StoreError(f"could not record the schedule: {error.orig}") from error
-        raise AssertionError("unreachable")
+        try:
+            return self._upsert_schedule(env, request, expression, timezone)
+        except exc.IntegrityError as error:
+            # A concurrent create took the same deduplication key first: a second pass updates its schedule.
+            if request.deduplication_key is None:
+                raise StoreError(f"could not record the schedule: {error.orig}") from error
+        try:
+            return self._upsert_schedule(env, request, expression, timezone)
+        except exc.IntegrityError as error:
+            raise StoreError(f"could not record the schedule: {error.orig}") from error
+
+    def _upsert_schedule(self, env: Env, request: ScheduleRequest, expression: str, timezone: str) -> dict[str, Any]:
+        with self.store.write() as conn:
+            row, _ = schedules.upsert(
+                conn,
+                env.id,
+                task_id=request.task,
+                expression=expression,
+                timezone=timezone,
+                external_id=request.external_id,
+                deduplication_key=request.deduplication_key,
+                now=utcnow(),
+            )
+        return self._schedule_body(env, row)
 
     def retrieve_schedule(self, env: Env, schedule_id: str) -> dict[str, Any]:
         with self.store.read() as conn:

@@ -42,6 +42,11 @@ def _key_slot(environment_id: str, key: str) -> str:
     return f"key\x1f{environment_id}\x1f{key}"
 
 
+def generator(expression: str) -> dict[str, str]:
+    """What fires a schedule, as a schedule and its runs show it."""
+    return {"type": "CRON", "expression": expression, "description": cron.describe(expression)}
+
+
 def body(row: Any, environment: dict[str, str]) -> dict[str, Any]:
     """A schedule as Trigger.dev's API shows it."""
     return {
@@ -51,7 +56,7 @@ def body(row: Any, environment: dict[str, str]) -> dict[str, Any]:
         "active": bool(row.active),
         "deduplicationKey": row.deduplication_key,
         "externalId": row.external_id,
-        "generator": {"type": "CRON", "expression": row.cron, "description": cron.describe(row.cron)},
+        "generator": generator(row.cron),
         "timezone": row.timezone,
         "nextRun": iso(row.next_run_at),
         "environments": [environment],
@@ -273,7 +278,7 @@ def schedule_of_runs(conn: Connection, schedule_ids: set[str]) -> dict[str, dict
                 "id": r.id,
                 "externalId": r.external_id,
                 "deduplicationKey": r.deduplication_key,
-                "generator": {"type": "CRON", "expression": r.cron, "description": cron.describe(r.cron)},
+                "generator": generator(r.cron),
             }.items()
             if v is not None
         }
