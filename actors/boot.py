@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from tether.actors.control import NAMESPACE, SCHEDULER_NAME
 from tether.actors.scheduler import Scheduler
@@ -33,9 +34,14 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None, projec
 
 
 def ensure_scheduler(database_url: str, settings: dict[str, Any] | None = None) -> Any:
-    """The Scheduler actor, created if this cluster has none (detached: it outlives this process)."""
+    """The Scheduler actor, created if this cluster has none (detached: it outlives this process).
+
+    It is placed on this process's node (the head, under `tether start` on a cluster) rather than
+    wherever Ray likes: worker nodes come and go, and the Scheduler should not go with them.
+    """
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
     handle = Scheduler.options(
-        name=SCHEDULER_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True
+        name=SCHEDULER_NAME, namespace=NAMESPACE, lifetime="detached", get_if_exists=True, scheduling_strategy=here
     ).remote(database_url, settings or {})
     ray.get(handle.ping.remote(), timeout=120)
     return handle

@@ -8,10 +8,19 @@ from typing import Any
 
 import ray
 
+from tether.errors import TetherError
+
 SCHEDULER_NAME = "tether-scheduler"
 NAMESPACE = "tether"
 
 log = logging.getLogger("tether.actor")
+
+
+class SchedulerUnavailableError(TetherError):
+    """The Scheduler could not be reached (it is restarting, or Ray is down)."""
+
+    code = "scheduler_unavailable"
+    status_code = 503
 
 
 class RayControl:
@@ -46,3 +55,11 @@ class RayControl:
 
     def stop_run(self, run_id: str, reason: str) -> None:
         self._send("stop_run", run_id, reason)
+
+    def cluster_status(self, timeout: float = 10.0) -> dict[str, Any]:
+        """The Scheduler's view of the cluster: its nodes, the runs executing on each, what queued runs wait for."""
+        try:
+            return dict(ray.get(self._scheduler().cluster_status.remote(), timeout=timeout))
+        except Exception as exc:
+            self._forget()
+            raise SchedulerUnavailableError(f"the Scheduler did not answer: {type(exc).__name__}: {exc}") from exc

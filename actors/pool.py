@@ -1,8 +1,13 @@
-"""The warm pool: RunActors kept alive between runs of the same version and machine.
+"""The warm pool: RunActors kept alive between runs of the same version and machine, placed on nodes.
 
 Starting a Ray worker process costs far more than a run's bookkeeping, so the Scheduler
-reuses an idle actor of the right kind when it can, starts one when the cluster has room,
-and otherwise evicts the longest-idle actor of another kind to make room.
+reuses an idle actor of the right kind when it can, starts one when a node has room, and
+otherwise evicts the longest-idle actors of another kind on one node to make room.
+
+The pool places each new actor on a node itself (the Scheduler pins it there), so it knows
+what every node has left: a run that needs 4 CPUs is not started because two nodes have 2
+spare each, and a run that needs a resource no node has stays queued, counted as demand for
+the autoscaler, instead of waiting inside Ray where no one can see it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from typing import Any
 
 from tether.machines import Machine
 
+Resources = dict[str, float]
+_EPSILON = 1e-9
+
 
 @dataclass(frozen=True)
 class ActorKind:
@@ -22,8 +30,12 @@ class ActorKind:
     version: str
     machine: Machine
 
-    def needs(self) -> dict[str, float]:
-        return {"CPU": self.machine.cpus, "GPU": self.machine.gpus, "memory": self.machine.memory_gb * 1024**3}
+    def needs(self) -> Resources:
+        needs = {"CPU": self.machine.cpus, "memory": self.machine.memory_gb * 1024**3}
+        if self.machine.gpus:
+            needs["GPU"] = self.machine.gpus
+        needs.update(self.machine.resources)
+        return needs
 
 
 @dataclass(eq=False)
@@ -31,17 +43,32 @@ class PooledActor:
     number: int
     kind: ActorKind
     handle: Any
+    node_id: str
     runs_done: int = 0
     busy: bool = False
     ready: bool = False
     idle_since: float = field(default_factory=time.monotonic)
 
 
+def _fits(capacity: Resources, used: Resources, needs: Resources, freed: Resources | None = None) -> bool:
+    freed = freed or {}
+    return all(
+        used.get(name, 0.0) - freed.get(name, 0.0) + amount <= capacity.get(name, 0.0) + _EPSILON for name, amount in needs.items() if amount
+    )
+
+
+def _add(total: Resources, more: Resources) -> None:
+    for name, amount in more.items():
+        total[name] = total.get(name, 0.0) + amount
+
+
 class ActorPool:
-    def __init__(self, create: Callable[[ActorKind], Any], destroy: Callable[[Any], None], capacity: dict[str, float]) -> None:
+    """`create(kind, node_id)` starts an actor pinned to that node; `nodes` maps each live node to its resources."""
+
+    def __init__(self, create: Callable[[ActorKind, str], Any], destroy: Callable[[Any], None], nodes: dict[str, Resources]) -> None:
         self._create = create
         self._destroy = destroy
-        self.capacity = dict(capacity)
+        self.nodes: dict[str, Resources] = {node: dict(resources) for node, resources in nodes.items()}
         self._actors: list[PooledActor] = []
         self._numbers = itertools.count(1)
         self.started = 0
@@ -49,64 +76,109 @@ class ActorPool:
 
     def __repr__(self) -> str:
         busy = sum(a.busy for a in self._actors)
-        return f"ActorPool(live={len(self._actors)} busy={busy} started={self.started} reused={self.reused})"
+        return f"ActorPool(nodes={len(self.nodes)} live={len(self._actors)} busy={busy} started={self.started} reused={self.reused})"
 
     @property
     def actors(self) -> list[PooledActor]:
         return list(self._actors)
 
-    def _used(self) -> dict[str, float]:
-        used: dict[str, float] = {"CPU": 0.0, "GPU": 0.0, "memory": 0.0}
+    # -- nodes ------------------------------------------------------------------------------------------
+
+    def set_nodes(self, nodes: dict[str, Resources]) -> list[PooledActor]:
+        """The cluster's live nodes now. Returns the actors that were on nodes now gone (they died with them)."""
+        self.nodes = {node: dict(resources) for node, resources in nodes.items()}
+        lost = [a for a in self._actors if a.node_id not in self.nodes]
+        for actor in lost:
+            self._actors.remove(actor)
+        return lost
+
+    def used(self, node_id: str) -> Resources:
+        used: Resources = {}
         for actor in self._actors:
-            for resource, amount in actor.kind.needs().items():
-                used[resource] += amount
+            if actor.node_id == node_id:
+                _add(used, actor.kind.needs())
         return used
 
-    def _fits(self, needs: dict[str, float], freed: dict[str, float] | None = None) -> bool:
-        used = self._used()
-        for resource, amount in needs.items():
-            if amount and used[resource] - (freed or {}).get(resource, 0.0) + amount > self.capacity.get(resource, 0.0) + 1e-9:
-                return False
-        return True
+    def feasible(self, kind: ActorKind) -> bool:
+        """Whether some node could host this kind were it empty (if not, only a new node can)."""
+        return any(_fits(capacity, {}, kind.needs()) for capacity in self.nodes.values())
 
-    def _idle(self, kind: ActorKind | None = None, *, other_than: ActorKind | None = None) -> list[PooledActor]:
-        idle = [a for a in self._actors if not a.busy and (kind is None or a.kind == kind) and a.kind != other_than]
+    # -- placement -----------------------------------------------------------------------------------------
+
+    def _idle(self, kind: ActorKind | None = None, *, other_than: ActorKind | None = None, node_id: str | None = None) -> list[PooledActor]:
+        idle = [
+            a
+            for a in self._actors
+            if not a.busy and (kind is None or a.kind == kind) and a.kind != other_than and (node_id is None or a.node_id == node_id)
+        ]
         return sorted(idle, key=lambda a: a.idle_since)
 
-    def _evictions(self, kind: ActorKind) -> list[PooledActor] | None:
-        """The fewest longest-idle actors of other kinds whose removal makes room, or None."""
+    def _room_on(self, kind: ActorKind) -> str | None:
+        """The node to start a new actor of `kind` on without evicting anything, or None.
+
+        Nodes without resources the kind does not ask for come first (a CPU run should leave a
+        GPU node to GPU runs), then the node with the most CPU to spare, which spreads runs out.
+        """
         needs = kind.needs()
-        freed: dict[str, float] = {}
-        chosen: list[PooledActor] = []
-        for actor in self._idle(other_than=kind):
-            if self._fits(needs, freed):
-                break
-            chosen.append(actor)
-            for resource, amount in actor.kind.needs().items():
-                freed[resource] = freed.get(resource, 0.0) + amount
-        return chosen if self._fits(needs, freed) else None
+        used = {node: self.used(node) for node in self.nodes}
+        fitting = [node for node, capacity in self.nodes.items() if _fits(capacity, used[node], needs)]
+        if not fitting:
+            return None
+
+        def preference(node: str) -> tuple[int, float]:
+            capacity = self.nodes[node]
+            extra = sum(1 for name, amount in capacity.items() if name not in needs and name not in ("CPU", "memory") and amount > 0)
+            return (extra, -(capacity.get("CPU", 0.0) - used[node].get("CPU", 0.0)))
+
+        return min(fitting, key=preference)
+
+    def _evictions(self, kind: ActorKind) -> tuple[str, list[PooledActor]] | None:
+        """The node where evicting the fewest longest-idle actors of other kinds makes room, and those actors."""
+        needs = kind.needs()
+        best: tuple[str, list[PooledActor]] | None = None
+        for node, capacity in self.nodes.items():
+            used, freed, chosen = self.used(node), {}, []
+            for actor in self._idle(other_than=kind, node_id=node):
+                if _fits(capacity, used, needs, freed):
+                    break
+                chosen.append(actor)
+                _add(freed, actor.kind.needs())
+            if _fits(capacity, used, needs, freed) and (best is None or len(chosen) < len(best[1])):
+                best = (node, chosen)
+        return best
 
     def free_slots(self, unit: float = 0.5) -> int:
         """Roughly how many more runs could start now: idle actors, plus room for new small ones."""
-        spare_cpu = self.capacity.get("CPU", 0.0) - self._used()["CPU"]
-        return len(self._idle()) + max(0, int(spare_cpu / unit + 1e-9))
+        spare = sum(max(0.0, capacity.get("CPU", 0.0) - self.used(node).get("CPU", 0.0)) for node, capacity in self.nodes.items())
+        return len(self._idle()) + int(spare / unit + _EPSILON)
 
     def can_host(self, kind: ActorKind) -> bool:
-        return bool(self._idle(kind)) or self._fits(kind.needs()) or self._evictions(kind) is not None
+        return bool(self._idle(kind)) or self._room_on(kind) is not None or self._evictions(kind) is not None
 
     def acquire(self, kind: ActorKind) -> PooledActor:
+        """An idle actor of this kind, or a new one where there is room (call `can_host` first)."""
         idle = self._idle(kind)
         if idle:
             # A booted actor before one still importing; among those, the most recently used (warmest caches).
             actor = max(idle, key=lambda a: (a.ready, a.idle_since))
             self.reused += 1
         else:
-            for victim in self._evictions(kind) or []:
-                self.discard(victim)
-            actor = PooledActor(next(self._numbers), kind, self._create(kind))
-            self._actors.append(actor)
-            self.started += 1
+            node = self._room_on(kind)
+            if node is None:
+                placement = self._evictions(kind)
+                if placement is None:
+                    raise RuntimeError(f"no node can host {kind.machine.name} now")
+                node, victims = placement
+                for victim in victims:
+                    self.discard(victim)
+            actor = self._start(kind, node)
         actor.busy = True
+        return actor
+
+    def _start(self, kind: ActorKind, node: str) -> PooledActor:
+        actor = PooledActor(next(self._numbers), kind, self._create(kind, node), node)
+        self._actors.append(actor)
+        self.started += 1
         return actor
 
     def release(self, actor: PooledActor, *, retire: bool) -> None:
@@ -129,13 +201,23 @@ class ActorPool:
         """Start actors ahead of demand until `count` of this kind are idle, as room allows."""
         have = len([a for a in self._actors if a.kind == kind and not a.busy])
         for _ in range(max(0, count - have)):
-            if not self._fits(kind.needs()):
+            node = self._room_on(kind)
+            if node is None:
                 return
-            self._actors.append(PooledActor(next(self._numbers), kind, self._create(kind)))
-            self.started += 1
+            self._start(kind, node)
 
     def retire_stale(self, is_current: Callable[[ActorKind], bool]) -> None:
         """Drop idle actors of versions no longer current (after a reload or deploy)."""
         for actor in self._idle():
             if not is_current(actor.kind):
+                self.discard(actor)
+
+    def retire_idle(self, older_than: float, keep: Callable[[ActorKind], int]) -> None:
+        """Drop actors idle for `older_than` seconds beyond the `keep(kind)` spares of their kind, so the
+        resources they hold go back to the cluster (and a node with nothing on it can be scaled down)."""
+        now = time.monotonic()
+        kept: dict[ActorKind, int] = {}
+        for actor in reversed(self._idle()):  # the most recently used are the ones kept
+            kept[actor.kind] = kept.get(actor.kind, 0) + 1
+            if kept[actor.kind] > keep(actor.kind) and now - actor.idle_since > older_than:
                 self.discard(actor)

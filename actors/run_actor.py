@@ -27,6 +27,8 @@ EXIT_GRACE = 5.0  # seconds a run process told to exit has before it is killed
 class RunActor:
     def __init__(self, database_url: str, environment_id: str, version: str, lease: float, project_root: str, modules: tuple[str, ...]) -> None:
         settings = {"database_url": database_url, "environment_id": environment_id, "version": version, "lease": lease}
+        # Task code can tell which Ray node it runs on (the zygote and its run processes inherit this).
+        os.environ["TETHER_NODE_ID"] = ray.get_runtime_context().get_node_id()
         self.zygote = Zygote(Boot(tuple(sys.path), project_root, tuple(modules), settings))
         self.control = RayControl()
         self._busy = threading.Lock()  # one request to the run process at a time

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from sqlalchemy import select
 
 from tether._wire import utcnow
@@ -34,6 +35,7 @@ from tether.runtime.store.tables import Environment, WorkerVersion
 
 from tether.actors import backlog
 from tether.actors.fairness import Candidate, Occupancy, QueueLimits, TurnBook, choose, lane_capacity
+from tether.actors.nodes import ClusterView
 from tether.actors.pool import ActorKind, ActorPool, PooledActor
 from tether.actors.run_actor import RunActor
 from tether.actors.timers import CONFIG_TTL, LANES_TTL, TimersAndRecovery
@@ -42,6 +44,7 @@ log = logging.getLogger("tether.scheduler")
 S = RunStatus
 _r = runs.runs_table.c
 MAX_LANES_PER_TICK = 200
+DEMAND_PROBE = 16  # queued runs looked at, while the cluster is full, to tell the autoscaler what they need
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class SchedulerSettings:
     poll_interval: float = 1.0
     timeout_grace: float = 15.0
     max_creation_failures: int = 3
-    capacity: dict[str, float] | None = None
+    idle_actor_timeout: float = 300.0  # seconds an idle actor beyond the warm ones keeps its resources
     fault: str | None = None  # a fault point to arm in this process (see tether.runtime.faults)
 
 
@@ -82,12 +85,14 @@ class SchedulerCore(TimersAndRecovery):
             os.environ[faults.ENV] = settings.fault
         self.store = Store(database_url)
         self.catalog = Catalog(self.store, ttl=0.5)
-        capacity = settings.capacity or {k: float(v) for k, v in ray.cluster_resources().items() if k in ("CPU", "GPU", "memory")}
-        self.pool = ActorPool(self._create_actor, self._destroy_actor, capacity)
+        self.pool = ActorPool(self._create_actor, self._destroy_actor, {})
+        self.cluster = ClusterView(self.pool)
+        self.cluster.refresh(force=True)
         self.occupancy = Occupancy()
         self.turns = TurnBook()
         self.in_flight: dict[str, InFlight] = {}
         self.creation_failures: dict[str, int] = {}
+        self.node_losses: dict[str, int] = {}
         self.limits: dict[str, QueueLimits] = {}
         self.current_versions: dict[str, str] = {}
         self._config_read_at = -CONFIG_TTL
@@ -112,10 +117,12 @@ class SchedulerCore(TimersAndRecovery):
 
     # -- actors -----------------------------------------------------------------------------------
 
-    def _create_actor(self, kind: ActorKind) -> Any:
+    def _create_actor(self, kind: ActorKind, node_id: str) -> Any:
         info = self.catalog.version(kind.environment_id, kind.version)
         root, modules = (info.project_root, info.modules) if info else ("", ())
-        handle = RunActor.options(**kind.machine.ray_options()).remote(
+        # Pinned to the node the pool chose: the pool's view of what each node has left stays true.
+        where = NodeAffinitySchedulingStrategy(node_id, soft=False)
+        handle = RunActor.options(**kind.machine.ray_options(), scheduling_strategy=where).remote(
             self.database_url, kind.environment_id, kind.version, self.settings.lease, root, modules
         )
         asyncio.get_running_loop().create_task(self._watch_boot(handle))
@@ -199,13 +206,24 @@ class SchedulerCore(TimersAndRecovery):
 
     def _dispatch(self) -> None:
         self._refresh_config()
+        self._refresh_cluster()
         current = self.current_versions
         self._warm(current)
         self.pool.retire_stale(lambda kind: current.get(kind.environment_id) == kind.version)
+        self.pool.retire_idle(self.settings.idle_actor_timeout, self._spares)
         room = self.pool.free_slots()
-        if room <= 0:
+        probing = self.cluster.demand_due()
+        if room <= 0 and not probing:
+            self.cluster.ask_autoscaler()
             return  # nothing could start: do not even look at the backlog
-        candidates = self._candidates(room, current)
+        self.cluster.start_round()
+        candidates = self._candidates(max(room, DEMAND_PROBE if probing else 0), current)
+        try:
+            self._start_some(candidates, current)
+        finally:
+            self.cluster.ask_autoscaler()
+
+    def _start_some(self, candidates: list[tuple[Candidate, str | None]], current: dict[str, str]) -> None:
         if not candidates:
             return
         kinds: dict[str, ActorKind] = {}
@@ -230,6 +248,11 @@ class SchedulerCore(TimersAndRecovery):
             return True
 
         chosen = choose([c for c, _ in candidates], self._limits_of, self.occupancy, self.turns, can_start)
+        taken = {c.run_id for c in chosen}
+        for cand, _ in candidates:  # what could not be placed is demand for the autoscaler
+            kind = kinds.get(cand.run_id)
+            if kind is not None and cand.run_id not in taken and not self.pool.can_host(kind):
+                self.cluster.wanted(kind)
         if not chosen:
             return
         token = uuid.uuid4().hex
@@ -288,6 +311,15 @@ class SchedulerCore(TimersAndRecovery):
                 self._warmed.add((env, version))
                 self.pool.prestart(ActorKind(env, version, PRESETS["small-1x"]), self.settings.warm_actors)
 
+    def _refresh_cluster(self, *, force: bool = False) -> None:
+        if self.cluster.refresh(force=force):
+            self._warmed.clear()  # warm actors on a node that left are started again elsewhere
+
+    def _spares(self, kind: ActorKind) -> int:
+        """How many idle actors of a kind are kept however long they idle: the warm ones of current versions."""
+        warm = kind.machine == PRESETS["small-1x"] and self.current_versions.get(kind.environment_id) == kind.version
+        return self.settings.warm_actors if warm else 0
+
     # -- one run ------------------------------------------------------------------------------------------------
 
     async def _run(self, flight: InFlight) -> None:
@@ -300,15 +332,21 @@ class SchedulerCore(TimersAndRecovery):
         self.in_flight.pop(flight.run_id, None)
         self.occupancy.remove(flight.lane)
         self.finished += 1
+        node_lost = False
         if died is not None:
             self.pool.discard(flight.actor)
+            self._refresh_cluster(force=True)
+            node_lost = not self.cluster.is_live(flight.actor.node_id)
         else:
             self.creation_failures.pop(flight.run_id, None)
+            self.node_losses.pop(flight.run_id, None)
             self.pool.release(flight.actor, retire=False)
         if flight.stopping is not None and (died is not None or result.get("stopped")):
             with self.store.read() as conn:
                 row = runs.get(conn, None, flight.run_id)
             self._failure_hook(row, flight.stopping)
+        elif node_lost:
+            self._recover_interrupted(flight.run_id, f"interrupted: node {flight.actor.node_id[:8]} left the cluster")
         elif died is not None:
             self._recover_lost(flight.run_id, f"the run's worker process died: {type(died).__name__}")
         elif result.get("crashed"):
@@ -351,8 +389,15 @@ class SchedulerCore(TimersAndRecovery):
 
         asyncio.get_running_loop().create_task(call())
 
+    def cluster_status(self) -> dict[str, Any]:
+        """The nodes, what the pool holds on each and the runs executing there; what queued runs wait for."""
+        self.cluster.refresh()
+        return {"nodes": self.cluster.describe(self.in_flight), "waitingFor": self.cluster.describe_demand()}
+
     def stats(self) -> dict[str, Any]:
         return {
+            "nodes": len(self.cluster.nodes),
+            "nodes_lost": self.cluster.nodes_lost,
             "in_flight": len(self.in_flight),
             "started": self.started,
             "finished": self.finished,
@@ -384,6 +429,9 @@ class Scheduler:
 
     async def stats(self) -> dict[str, Any]:
         return self.core.stats()
+
+    async def cluster_status(self) -> dict[str, Any]:
+        return self.core.cluster_status()
 
     async def ping(self) -> str:
         return "pong"

@@ -27,6 +27,15 @@ S = RunStatus
 _r = runs.runs_table.c
 CONFIG_TTL = 0.25  # seconds a read of queue limits and current versions is trusted
 LANES_TTL = 1.0  # seconds the list of lanes is trusted when nothing outside said the backlog grew
+MAX_NODE_LOSSES = 3  # times a run may be put back because its node left, before it counts as a crash
+
+
+def _put_back(conn: Any, row: Any, reason: str) -> None:
+    """Queue again a run the system cut short, without using up an attempt."""
+    if row.status == S.DEQUEUED:
+        lifecycle.requeue_undispatched(conn, row.id, row.dispatch_token)
+    elif row.status == S.EXECUTING:
+        lifecycle.interrupt(conn, row.id, row.attempt_count, row.dispatch_token, reason)
 
 
 class TimersAndRecovery:
@@ -37,6 +46,7 @@ class TimersAndRecovery:
     settings: Any
     in_flight: dict[str, Any]
     creation_failures: dict[str, int]
+    node_losses: dict[str, int]
     current_versions: dict[str, str]
     crashed: int
     recovered: int
@@ -133,11 +143,21 @@ class TimersAndRecovery:
             )
         for row in orphans:
             with self.store.write() as conn:
-                if row.status == S.DEQUEUED:
-                    lifecycle.requeue_undispatched(conn, row.id, row.dispatch_token)
-                else:
-                    lifecycle.interrupt(conn, row.id, row.attempt_count, row.dispatch_token, "interrupted: the Scheduler restarted")
+                _put_back(conn, row, "interrupted: the Scheduler restarted")
             self.recovered += 1
+
+    def _recover_interrupted(self, run_id: str, reason: str) -> None:
+        """A run whose node left the cluster (scaled away, preempted, killed): queued again without using
+        an attempt, as the node's loss is not the run's fault. A run that keeps losing its node is
+        treated as a crash after MAX_NODE_LOSSES, so one that takes its node down cannot loop for ever."""
+        losses = self.node_losses[run_id] = self.node_losses.get(run_id, 0) + 1
+        if losses > MAX_NODE_LOSSES:
+            self._recover_lost(run_id, f"{reason} ({losses} times)")
+            return
+        self.recovered += 1
+        self._lanes_read_at = -LANES_TTL
+        with self.store.write() as conn:
+            _put_back(conn, runs.get(conn, None, run_id), reason)
 
     def _recover_lost(self, run_id: str, reason: str) -> None:
         """A run whose actor died: retry it per its policy, or end it CRASHED."""

@@ -13,7 +13,7 @@ from tether.runtime.environments import Env, KeyRing
 
 from tether.api import errors
 from tether.api.hub import Hub
-from tether.api.routes import auth, browser, queues, realtime, runs, schedules, tasks, waitpoints
+from tether.api.routes import auth, browser, cluster, queues, realtime, runs, schedules, tasks, waitpoints
 
 
 def create_app(engine: Engine, *, demo_env: Env | None = None) -> FastAPI:
@@ -42,7 +42,7 @@ def create_app(engine: Engine, *, demo_env: Env | None = None) -> FastAPI:
         expose_headers=["x-trigger-jwt"],
     )
     errors.install(app)
-    for module in (tasks, runs, queues, schedules, realtime, waitpoints, auth, browser):
+    for module in (tasks, runs, queues, schedules, cluster, realtime, waitpoints, auth, browser):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["meta"], summary="Liveness")

@@ -42,6 +42,8 @@ class Control(Protocol):
 
     def stop_run(self, run_id: str, reason: str) -> None: ...
 
+    def cluster_status(self) -> dict[str, Any]: ...
+
 
 class NoControl:
     def wake(self, config_changed: bool = False) -> None:
@@ -49,6 +51,9 @@ class NoControl:
 
     def stop_run(self, run_id: str, reason: str) -> None:
         pass
+
+    def cluster_status(self) -> dict[str, Any]:
+        return {"nodes": [], "waitingFor": []}
 
 
 class Engine(TokenOperations, ScheduleOperations):

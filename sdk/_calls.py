@@ -168,3 +168,7 @@ def set_schedule_active(schedule_id: str, active: bool) -> Call:
 
 def timezones(exclude_utc: bool) -> Call:
     return Call("timezones", "GET", "/api/v1/timezones", {"exclude_utc": exclude_utc}, params={"excludeUtc": str(exclude_utc).lower()})
+
+
+def cluster_status() -> Call:
+    return Call("cluster_status", "GET", "/api/v1/cluster")

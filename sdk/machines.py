@@ -24,6 +24,9 @@ class Machine(BaseModel):
     gpus: float = Field(default=0, ge=0)
     resources: dict[str, float] = Field(default_factory=dict)
 
+    def __hash__(self) -> int:  # `resources` is a dict: hash its items, so a Machine can key a dict
+        return hash((self.name, self.cpus, self.memory_gb, self.gpus, tuple(sorted(self.resources.items()))))
+
     def ray_options(self) -> dict[str, object]:
         options: dict[str, object] = {"num_cpus": self.cpus, "memory": int(self.memory_gb * _GIB)}
         if self.gpus:

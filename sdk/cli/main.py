@@ -1,4 +1,4 @@
-"""The `tether` command: init, dev, start, trigger, runs."""
+"""The `tether` command: init, dev, start, status, trigger, runs."""
 
 from __future__ import annotations
 
@@ -123,6 +123,14 @@ def start(
     stack = Stack(config, StackSettings(database_url, environment, secret_key, host, port, ray_address)).start()
     console.print(f"[bold green]Tether is running[/] at {stack.url} — environment {environment}, version {stack.version}")
     _run_until_interrupted(stack)
+
+
+@app.command()
+def status() -> None:
+    """Show the cluster's nodes, the runs executing on each, and the queues (from the gateway at TETHER_API_URL)."""
+    from tether.cli.status import show
+
+    show(console)
 
 
 @app.command()

@@ -36,6 +36,26 @@ def test_trigger_refuses_a_payload_that_is_not_json(stack: Any) -> None:
     assert result.exit_code == 2 and "not JSON" in result.output
 
 
+def test_status_shows_the_node_the_runs_executing_on_it_and_the_queues(stack: Any, sdk: Any, tmp_path: Path) -> None:
+    import ray
+
+    handle = sdk.tasks.trigger("sleep", {"seconds": 3})
+    eventually(lambda: sdk.runs.retrieve(handle.id).status == "EXECUTING", timeout=60)
+    result = _cli("status", env=_env(stack))
+    assert result.exit_code == 0, result.output
+    node = ray.get_runtime_context().get_node_id()
+    assert node[:12] in result.output and "head" in result.output  # the one local node
+    assert handle.id in result.output and " sleep " in result.output  # executing there
+    assert "Queues" in result.output and "task/sleep" in result.output
+    handle.wait(timeout=60)
+
+
+def test_status_says_what_to_do_when_no_gateway_answers() -> None:
+    result = _cli("status", env={"TETHER_API_URL": "http://127.0.0.1:9", "TETHER_SECRET_KEY": "tt_dev_x"})
+    assert result.exit_code != 0
+    assert "cannot reach Tether at http://127.0.0.1:9" in str(result.exception)
+
+
 def test_runs_list_show_and_cancel(stack: Any, sdk: Any) -> None:
     handle = sdk.tasks.trigger("chatty", {"word": "cli"})
     handle.wait(timeout=60)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tether.actors.pool import ActorKind, ActorPool, PooledActor
-from tether.machines import PRESETS
+from tether.machines import PRESETS, Machine
 
 GIB = 1024**3
 SMALL = PRESETS["small-1x"]  # 0.5 CPU, 0.5 GiB
@@ -22,11 +22,13 @@ class FakeRay:
 
     def __init__(self) -> None:
         self.created: list[tuple[str, ActorKind]] = []
+        self.nodes: list[str] = []
         self.destroyed: list[str] = []
 
-    def create(self, kind: ActorKind) -> str:
+    def create(self, kind: ActorKind, node: str) -> str:
         handle = f"actor-{len(self.created) + 1}"
         self.created.append((handle, kind))
+        self.nodes.append(node)
         return handle
 
     def destroy(self, handle: Any) -> None:
@@ -40,7 +42,7 @@ def ray() -> FakeRay:
 
 def pool_for(ray: FakeRay, small_actors: int) -> ActorPool:
     """A pool with room for exactly `small_actors` small-1x actors."""
-    return ActorPool(ray.create, ray.destroy, {"CPU": 0.5 * small_actors, "memory": 0.5 * GIB * small_actors, "GPU": 0})
+    return ActorPool(ray.create, ray.destroy, {"node-1": {"CPU": 0.5 * small_actors, "memory": 0.5 * GIB * small_actors}})
 
 
 def idle(pool: ActorPool, actor: PooledActor, since: float) -> None:
@@ -205,4 +207,79 @@ def test_repr_shows_the_counters(ray: FakeRay) -> None:
     pool.acquire(V1)
     pool.release(actor, retire=False)
     pool.acquire(V1)
-    assert repr(pool) == "ActorPool(live=2 busy=2 started=2 reused=1)"
+    assert repr(pool) == "ActorPool(nodes=1 live=2 busy=2 started=2 reused=1)"
+
+
+# -- several nodes ------------------------------------------------------------------------------------------
+
+ACCEL = ActorKind("env", "v1", Machine(name="custom", cpus=1, memory_gb=1, resources={"accel": 1}))
+CPU_NODE = {"CPU": 2.0, "memory": 8.0 * GIB}
+ACCEL_NODE = {"CPU": 2.0, "memory": 8.0 * GIB, "accel": 1.0}
+
+
+def test_a_run_needing_a_custom_resource_goes_to_the_only_node_that_has_it(ray: FakeRay) -> None:
+    pool = ActorPool(ray.create, ray.destroy, {"cpu": CPU_NODE, "accel": ACCEL_NODE})
+    actor = pool.acquire(ACCEL)
+    assert actor.node_id == "accel"
+    assert pool.used("accel") == {"CPU": 1.0, "memory": 1.0 * GIB, "accel": 1.0}
+
+
+def test_cpu_runs_go_to_nodes_without_extra_resources_first(ray: FakeRay) -> None:
+    pool = ActorPool(ray.create, ray.destroy, {"accel": ACCEL_NODE, "cpu": CPU_NODE})
+    assert [pool.acquire(V1).node_id for _ in range(4)] == ["cpu"] * 4
+    assert pool.acquire(V1).node_id == "accel"  # only when the plain node is full
+
+
+def test_runs_spread_over_nodes_with_the_most_room(ray: FakeRay) -> None:
+    pool = ActorPool(ray.create, ray.destroy, {"a": CPU_NODE, "b": CPU_NODE})
+    assert sorted(pool.acquire(BIG).node_id for _ in range(2)) == ["a", "b"]
+
+
+def test_a_kind_no_node_can_fit_is_not_hosted_even_when_the_sum_of_nodes_could(ray: FakeRay) -> None:
+    pool = ActorPool(ray.create, ray.destroy, {"a": CPU_NODE, "b": CPU_NODE})
+    four_cpus = ActorKind("env", "v1", PRESETS["large-1x"])  # 4 CPUs: two nodes of 2 have them only together
+    assert not pool.feasible(four_cpus)
+    assert not pool.can_host(four_cpus)
+
+
+def test_a_custom_resource_no_node_has_is_infeasible_until_a_node_with_it_joins(ray: FakeRay) -> None:
+    pool = ActorPool(ray.create, ray.destroy, {"cpu": CPU_NODE})
+    assert not pool.feasible(ACCEL) and not pool.can_host(ACCEL)
+    pool.set_nodes({"cpu": CPU_NODE, "accel": ACCEL_NODE})
+    assert pool.can_host(ACCEL)
+
+
+def test_actors_on_a_node_that_left_are_dropped_without_being_destroyed(ray: FakeRay) -> None:
+    pool = ActorPool(ray.create, ray.destroy, {"a": CPU_NODE, "b": CPU_NODE})
+    on_a, on_b = pool.acquire(BIG), pool.acquire(BIG)
+    lost = pool.set_nodes({on_b.node_id: CPU_NODE})
+    assert lost == [on_a]
+    assert pool.actors == [on_b]
+    assert ray.destroyed == []  # they died with their node
+
+
+def test_eviction_happens_on_one_node_only(ray: FakeRay) -> None:
+    pool = ActorPool(ray.create, ray.destroy, {"a": {"CPU": 1.0, "memory": 8.0 * GIB}, "b": {"CPU": 1.0, "memory": 8.0 * GIB}})
+    actors = [pool.acquire(V2) for _ in range(4)]  # two small actors on each node
+    for since, actor in enumerate(actors):
+        idle(pool, actor, since=float(since))
+    fresh = pool.acquire(BIG)  # needs a whole node: the two idle actors of one node make way
+    victims = [a for a in actors if a.handle in ray.destroyed]
+    assert len(victims) == 2 and {a.node_id for a in victims} == {fresh.node_id}
+
+
+def test_retire_idle_keeps_the_spares_and_drops_the_rest_once_idle_long_enough(ray: FakeRay) -> None:
+    pool = pool_for(ray, 4)
+    actors = [pool.acquire(V1) for _ in range(3)]
+    for since, actor in enumerate(actors):
+        idle(pool, actor, since=float(since))
+    pool.retire_idle(older_than=60.0, keep=lambda kind: 1)
+    assert pool.actors == [actors[2]]  # the most recently used is the spare kept
+    assert ray.destroyed == [actors[1].handle, actors[0].handle]
+
+
+def test_retire_idle_leaves_recently_used_actors(ray: FakeRay) -> None:
+    pool = pool_for(ray, 4)
+    pool.release(pool.acquire(V1), retire=False)
+    pool.retire_idle(older_than=60.0, keep=lambda kind: 0)
+    assert len(pool.actors) == 1
