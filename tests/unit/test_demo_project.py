@@ -15,4 +15,4 @@ DISCOVER = "import json; from tether.config import load_config; from tether.runt
 def test_the_demo_project_declares_the_briefs_tasks() -> None:
     out = subprocess.run([sys.executable, "-c", DISCOVER], cwd=DEMO, capture_output=True, text=True, timeout=60, check=True)
     found = set(json.loads(out.stdout.strip().splitlines()[-1]))
-    assert {"send-welcome-email", "user-onboarding", "publish-post", "process-video", "research-agent", "daily-digest", "shopify-scheduled-sync"} <= found
+    assert {"send-welcome-email", "user-onboarding", "publish-post", "process-video", "research-agent", "daily-digest", "shopify-scheduled-sync", "train-shards", "fit-shard"} <= found

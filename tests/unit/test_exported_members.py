@@ -49,6 +49,7 @@ EXPORTED = [
     "logger",
     "metadata",
     "parallel",
+    "pipelines",
     "queue",
     "queues",
     "runs",
