@@ -10,7 +10,7 @@
     print(handle.wait().output)
 """
 
-from tether import auth, idempotency_keys, queues, runs, schedules, streams, tasks
+from tether import auth, idempotency_keys, pipelines, queues, runs, schedules, streams, tasks
 from tether.client import AsyncClient, Client, configure
 from tether.config import ProjectConfig, load_config
 from tether.errors import (
@@ -88,6 +88,7 @@ __all__ = [
     "logger",
     "metadata",
     "parallel",
+    "pipelines",
     "queue",
     "queues",
     "runs",

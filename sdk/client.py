@@ -4,14 +4,30 @@
     tether.configure(api_url="http://127.0.0.1:8030", secret_key="tt_dev_...")
 
 Without `configure`, `TETHER_API_URL` and `TETHER_SECRET_KEY` are read from the environment.
-`Client` and `AsyncClient` share one core (`_BaseClient`) and differ only in how they send.
+Code that would rather not configure the module holds a client of its own:
+
+    with tether.Client("http://tether:8030", "tt_prod_...") as client:
+        handle = client.tasks.trigger("resize-image", {"url": url})
+        run = handle.wait(timeout=60)          # the handle remembers its client
+
+A call goes, in this order, to the engine of the run it is made in (inside a task), to the client
+bound for the current context (`client.bind()`, or the duration of a `client.…` call), or to the
+configured gateway. `Client` and `AsyncClient` share one core (`_BaseClient`) and differ only in
+how they send; each sends the other way too, through a twin it makes when first needed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import inspect
 import os
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, Self, TypeVar, overload
 
 from tether._calls import Call
 from tether.errors import ERRORS_BY_STATUS, ApiError, AuthenticationError, ConnectionError, TetherError
@@ -20,6 +36,9 @@ if TYPE_CHECKING:  # httpx is imported when a client is first made: a RunActor n
     import httpx
 
 DEFAULT_API_URL = "http://127.0.0.1:8030"
+P = ParamSpec("P")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 class Backend(Protocol):
@@ -40,6 +59,7 @@ class _Settings:
 _settings = _Settings()
 _local_backend: Backend | None = None
 _clients: dict[tuple[str, str | None], Client] = {}
+_bound: ContextVar[Client | AsyncClient | None] = ContextVar("tether_bound_client", default=None)
 
 
 def configure(api_url: str | None = None, secret_key: str | None = None, *, timeout: float | None = None) -> None:
@@ -59,29 +79,366 @@ def use_local_backend(backend: Backend | None) -> None:
     _local_backend = backend
 
 
-def _api_url() -> str:
+def bound_client() -> Client | AsyncClient | None:
+    """The client bound for the current context (`client.bind()`), if any."""
+    return _bound.get()
+
+
+@contextmanager
+def binding(client: Client | AsyncClient | None) -> Iterator[None]:
+    """Bind `client` for the block; None leaves whatever is bound (or configured) in place."""
+    if client is None:
+        yield
+        return
+    token = _bound.set(client)
+    try:
+        yield
+    finally:
+        _bound.reset(token)
+
+
+def _configured_api_url() -> str:
     return (_settings.api_url or os.environ.get("TETHER_API_URL") or DEFAULT_API_URL).rstrip("/")
 
 
-def _secret_key() -> str | None:
+def _configured_secret_key() -> str | None:
     return _settings.secret_key or os.environ.get("TETHER_SECRET_KEY")
+
+
+def _api_url() -> str:
+    """The gateway the current context talks to (what server-sent-event readers connect to)."""
+    bound = _bound.get()
+    return bound.api_url if bound is not None else _configured_api_url()
+
+
+def _secret_key() -> str | None:
+    bound = _bound.get()
+    return bound.secret_key if bound is not None else _configured_secret_key()
 
 
 def backend() -> Backend:
     if _local_backend is not None:
         return _local_backend
-    key = (_api_url(), _secret_key())
+    bound = _bound.get()
+    if bound is not None:
+        return bound
+    key = (_configured_api_url(), _configured_secret_key())
     client = _clients.get(key)
     if client is None:
         client = _clients[key] = Client(api_url=key[0], secret_key=key[1], timeout=_settings.timeout)
     return client
 
 
+def send(call: Call) -> Any:
+    return backend().call(call)
+
+
+async def asend(call: Call) -> Any:
+    return await backend().acall(call)
+
+
+# -- calling the SDK's module functions through a given client -------------------------------------------
+
+
+def bound_function(client: Client | AsyncClient, fn: Callable[P, R], *, in_thread: bool = False) -> Callable[..., Any]:
+    """`fn` called with `client` bound: for its whole run when it is a coroutine function, and for each
+    step of the iterator it returns; `in_thread` makes a blocking function awaitable (in a worker thread,
+    which inherits the binding)."""
+    if in_thread:
+
+        @functools.wraps(fn)
+        async def threaded(*args: Any, **kwargs: Any) -> Any:
+            with binding(client):
+                return await asyncio.to_thread(fn, *args, **kwargs)
+
+        return threaded
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def awaited(*args: Any, **kwargs: Any) -> Any:
+            with binding(client):
+                return await fn(*args, **kwargs)
+
+        return awaited
+
+    @functools.wraps(fn)
+    def called(*args: Any, **kwargs: Any) -> Any:
+        with binding(client):
+            result = fn(*args, **kwargs)
+        if isinstance(result, Iterator):
+            return _bound_iterator(client, result)
+        if isinstance(result, AsyncIterator):
+            return _bound_async_iterator(client, result)
+        return result
+
+    return called
+
+
+def _bound_iterator(client: Client | AsyncClient, items: Iterator[T]) -> Iterator[T]:
+    try:
+        while True:
+            with binding(client):
+                try:
+                    item = next(items)
+                except StopIteration:
+                    return
+            yield item
+    finally:  # a reader that stops early closes what it read (an event stream's connection)
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+
+
+async def _bound_async_iterator(client: Client | AsyncClient, items: AsyncIterator[T]) -> AsyncIterator[T]:
+    try:
+        while True:
+            with binding(client):
+                try:
+                    item = await anext(items)
+                except StopAsyncIteration:
+                    return
+            yield item
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class _Member(Generic[P, R]):
+    """A module function as a member of a client (or of one of its namespaces), sent through that client.
+    It names the function by a lambda, looked up when used: the SDK's modules import this one."""
+
+    def __init__(self, function: Callable[[], Callable[P, R]]) -> None:
+        self._function = function
+
+    @overload
+    def __get__(self, owner: None, owner_type: type) -> _Member[P, R]: ...
+
+    @overload
+    def __get__(self, owner: _Namespace | _BaseClient, owner_type: type) -> Callable[P, R]: ...
+
+    def __get__(self, owner: _Namespace | _BaseClient | None, owner_type: type) -> Any:
+        if owner is None:
+            return self
+        return bound_function(owner if isinstance(owner, _BaseClient) else owner.client, self._function())  # type: ignore[arg-type]
+
+
+class _InThread(Generic[P, R]):
+    """A blocking module function as a member of an async namespace: awaited, it runs in a worker thread."""
+
+    def __init__(self, function: Callable[[], Callable[P, R]]) -> None:
+        self._function = function
+
+    @overload
+    def __get__(self, owner: None, owner_type: type) -> _InThread[P, R]: ...
+
+    @overload
+    def __get__(self, owner: _Namespace, owner_type: type) -> Callable[P, Awaitable[R]]: ...
+
+    def __get__(self, owner: _Namespace | None, owner_type: type) -> Any:
+        if owner is None:
+            return self
+        return bound_function(owner.client, self._function(), in_thread=True)
+
+
+class _Namespace:
+    """A group of module functions on a client (`client.runs`): declared on the class unbound, and made
+    for each client on first access, which keeps it (a non-data descriptor: the instance's copy wins)."""
+
+    def __init__(self, client: Client | AsyncClient | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Client | AsyncClient:
+        if self._client is None:
+            raise TetherError(f"{type(self).__name__} is used through a client: `client.{self._name}`")
+        return self._client
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, client: Client | AsyncClient | None, owner: type) -> Self:
+        if client is None:
+            return self
+        bound = client.__dict__[self._name] = type(self)(client)
+        bound._name = self._name
+        return bound
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._client!r}>"
+
+
+# -- the namespaces: `client.tasks`, `client.runs`… (each names its module functions by a lambda: they import this module)
+
+
+class TasksNamespace(_Namespace):
+    """`tether.tasks`' triggers by id, through a `Client`."""
+
+    trigger = _Member(lambda: tasks.trigger)
+    trigger_and_wait = _Member(lambda: tasks.trigger_and_wait)
+    batch_trigger = _Member(lambda: tasks.batch_trigger)
+    batch_trigger_and_wait = _Member(lambda: tasks.batch_trigger_and_wait)
+
+
+class AsyncTasksNamespace(_Namespace):
+    trigger = _Member(lambda: tasks.atrigger)
+    trigger_and_wait = _Member(lambda: tasks.trigger_and_wait_async)
+    batch_trigger = _Member(lambda: tasks.abatch_trigger)
+    batch_trigger_and_wait = _Member(lambda: tasks.batch_trigger_and_wait_async)
+
+
+def _no_stream_readers(streams: Iterable[str] | str | None) -> None:
+    if streams:  # their readers run in threads, which would not see the client bound in this one
+        raise TetherError("reading a run's streams live is not yet possible through a Client: use tether.configure(...)")
+
+
+class RunsNamespace(_Namespace):
+    """`tether.runs` through a `Client`."""
+
+    retrieve = _Member(lambda: runs.retrieve)
+    list = _Member(lambda: runs.list)
+    iterate = _Member(lambda: runs.iterate)
+    cancel = _Member(lambda: runs.cancel)
+    replay = _Member(lambda: runs.replay)
+    reschedule = _Member(lambda: runs.reschedule)
+    add_tags = _Member(lambda: runs.add_tags)
+    logs = _Member(lambda: runs.logs)
+    subscribe_to_runs_with_tag = _Member(lambda: runs.subscribe_to_runs_with_tag)
+
+    def subscribe(self, run_id: str, *, timeout: float | None = None, streams: Iterable[str] = ()) -> Iterator[Any]:
+        """The run each time it changes, until it is finished; see `tether.runs.subscribe`."""
+        _no_stream_readers(streams)
+        return bound_function(self.client, runs.subscribe)(run_id, timeout=timeout)  # type: ignore[no-any-return]
+
+    def watch(self, run_id: str, *, stream: str | None = None, timeout: float | None = None) -> Any:
+        _no_stream_readers(stream)
+        return bound_function(self.client, runs.watch)(run_id, timeout=timeout)
+
+
+class AsyncRunsNamespace(_Namespace):
+    retrieve = _Member(lambda: runs.aretrieve)
+    list = _Member(lambda: runs.alist)
+    cancel = _Member(lambda: runs.acancel)
+    replay = _Member(lambda: runs.areplay)
+    reschedule = _InThread(lambda: runs.reschedule)
+    add_tags = _InThread(lambda: runs.add_tags)
+    logs = _InThread(lambda: runs.logs)
+    subscribe = _Member(lambda: runs.asubscribe)
+    subscribe_to_runs_with_tag = _Member(lambda: runs.asubscribe_to_runs_with_tag)
+
+
+class SchedulesNamespace(_Namespace):
+    """`tether.schedules`' management functions through a `Client`."""
+
+    create = _Member(lambda: schedules.create)
+    retrieve = _Member(lambda: schedules.retrieve)
+    list = _Member(lambda: schedules.list)
+    update = _Member(lambda: schedules.update)
+    delete = _Member(lambda: schedules.delete)
+    activate = _Member(lambda: schedules.activate)
+    deactivate = _Member(lambda: schedules.deactivate)
+    timezones = _Member(lambda: schedules.timezones)
+
+
+class AsyncSchedulesNamespace(_Namespace):
+    create = _Member(lambda: schedules.acreate)
+    retrieve = _InThread(lambda: schedules.retrieve)
+    list = _InThread(lambda: schedules.list)
+    update = _InThread(lambda: schedules.update)
+    delete = _InThread(lambda: schedules.delete)
+    activate = _InThread(lambda: schedules.activate)
+    deactivate = _InThread(lambda: schedules.deactivate)
+    timezones = _InThread(lambda: schedules.timezones)
+
+
+class QueuesNamespace(_Namespace):
+    """`tether.queues`' management functions through a `Client`."""
+
+    list = _Member(lambda: queues.list)
+    retrieve = _Member(lambda: queues.retrieve)
+    pause = _Member(lambda: queues.pause)
+    resume = _Member(lambda: queues.resume)
+    override_concurrency_limit = _Member(lambda: queues.override_concurrency_limit)
+    reset_concurrency_limit = _Member(lambda: queues.reset_concurrency_limit)
+
+
+class AsyncQueuesNamespace(_Namespace):
+    list = _InThread(lambda: queues.list)
+    retrieve = _InThread(lambda: queues.retrieve)
+    pause = _InThread(lambda: queues.pause)
+    resume = _InThread(lambda: queues.resume)
+    override_concurrency_limit = _InThread(lambda: queues.override_concurrency_limit)
+    reset_concurrency_limit = _InThread(lambda: queues.reset_concurrency_limit)
+
+
+class WaitNamespace(_Namespace):
+    """Wait tokens through a `Client`: create one, wait for it, complete it, look them up."""
+
+    create_token = _Member(lambda: waits.wait.create_token)
+    for_token = _Member(lambda: waits.wait.for_token)
+    complete_token = _Member(lambda: waits.wait.complete_token)
+    retrieve_token = _Member(lambda: waits.wait.retrieve_token)
+    list_tokens = _Member(lambda: waits.wait.list_tokens)
+
+
+class AsyncWaitNamespace(_Namespace):
+    create_token = _Member(lambda: waits.wait.create_token_async)
+    for_token = _Member(lambda: waits.wait.for_token_async)
+    complete_token = _InThread(lambda: waits.wait.complete_token)
+    retrieve_token = _InThread(lambda: waits.wait.retrieve_token)
+    list_tokens = _InThread(lambda: waits.wait.list_tokens)
+
+
+class AuthNamespace(_Namespace):
+    """Public access tokens signed for the client's environment."""
+
+    create_public_token = _Member(lambda: auth.create_public_token)
+    create_trigger_public_token = _Member(lambda: auth.create_trigger_public_token)
+
+
+class AsyncAuthNamespace(_Namespace):
+    create_public_token = _InThread(lambda: auth.create_public_token)
+    create_trigger_public_token = _InThread(lambda: auth.create_trigger_public_token)
+
+
+class StreamsNamespace(_Namespace):
+    """Reading a run's streams through a `Client`: `for chunk in client.streams.read(run_id, "llm")`."""
+
+    read = _Member(lambda: streams.read)
+
+
+class AsyncStreamsNamespace(_Namespace):
+    read = _Member(lambda: streams.aread)
+
+
 class _BaseClient:
     def __init__(self, api_url: str | None = None, secret_key: str | None = None, timeout: float = 30.0) -> None:
-        self.api_url = (api_url or _api_url()).rstrip("/")
-        self.secret_key = secret_key if secret_key is not None else _secret_key()
+        self.api_url = (api_url or _configured_api_url()).rstrip("/")
+        self.secret_key = secret_key if secret_key is not None else _configured_secret_key()
         self.timeout = timeout
+        self._closed = False
+
+    def __repr__(self) -> str:
+        key = f"…{self.secret_key[-4:]}" if self.secret_key else None
+        return f"<{type(self).__name__} {self.api_url} key={key}{' closed' if self._closed else ''}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A handle that crosses a process keeps its client: the same gateway and key, a fresh connection pool.
+        return (type(self), (self.api_url, self.secret_key, self.timeout))
+
+    @contextmanager
+    def bind(self) -> Iterator[None]:
+        """Send the module-level calls made in the block (`tether.runs.retrieve`, `task.trigger`…) through this client.
+
+            with client.bind():
+                handle = resize_image.trigger({"url": url})
+        """
+        with binding(self):  # type: ignore[arg-type]
+            yield
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise TetherError(f"{self!r} is closed: make a new client")
 
     def _headers(self) -> dict[str, str]:
         if not self.secret_key:
@@ -123,17 +480,30 @@ def _param(value: Any) -> Any:
 
 
 class Client(_BaseClient):
-    """Synchronous HTTP client for the gateway."""
+    """A synchronous client for one gateway and secret key, independent of `tether.configure`.
+
+        client = tether.Client("http://tether:8030", "tt_prod_...")
+        handle = client.tasks.trigger("resize-image", {"url": url})
+        client.runs.retrieve(handle.id).status
+        results = client.map("resize-image", payloads, progress=True)   # see tether.pipelines
+        client.close()                                                     # or `with tether.Client(...) as client:`
+
+    `client.tasks`, `runs`, `schedules`, `queues`, `wait` (tokens), `auth` and `streams` hold the
+    module functions of the same names, sent through this client; handles they return remember it.
+    `call(Call)` and `acall(Call)` are the low-level sends the SDK's functions use.
+    """
 
     def __init__(self, api_url: str | None = None, secret_key: str | None = None, timeout: float = 30.0) -> None:
         import httpx
 
         super().__init__(api_url, secret_key, timeout)
         self._http = httpx.Client(base_url=self.api_url, timeout=timeout)
+        self._async_twin: AsyncClient | None = None
 
     def call(self, call: Call) -> Any:
         import httpx
 
+        self._check_open()
         try:
             response = self._http.request(call.method, call.path, **self._request_kwargs(call))
         except httpx.HTTPError as exc:
@@ -141,57 +511,106 @@ class Client(_BaseClient):
         return self._parse(response)
 
     async def acall(self, call: Call) -> Any:
-        return await _async_client(self.api_url, self.secret_key, self.timeout).acall(call)
+        self._check_open()
+        if self._async_twin is None:
+            self._async_twin = AsyncClient(self.api_url, self.secret_key, self.timeout)
+        return await self._async_twin.acall(call)
 
     def close(self) -> None:
+        self._closed = True
         self._http.close()
 
+    def __enter__(self) -> Client:
+        return self
 
-_async_clients: dict[tuple[str, str | None, int], AsyncClient] = {}
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
-
-def _async_client(api_url: str, secret_key: str | None, timeout: float) -> AsyncClient:
-    # An httpx.AsyncClient belongs to the event loop it first ran on, so keep one per loop.
-    import asyncio
-
-    key = (api_url, secret_key, id(asyncio.get_running_loop()))
-    client = _async_clients.get(key)
-    if client is None:
-        client = _async_clients[key] = AsyncClient(api_url, secret_key, timeout)
-    return client
-
-
-def send(call: Call) -> Any:
-    return backend().call(call)
-
-
-async def asend(call: Call) -> Any:
-    return await backend().acall(call)
+    # The SDK's module functions, sent through this client (see the namespaces above).
+    tasks = TasksNamespace()
+    runs = RunsNamespace()
+    schedules = SchedulesNamespace()
+    queues = QueuesNamespace()
+    wait = WaitNamespace()
+    auth = AuthNamespace()
+    streams = StreamsNamespace()
+    # `client.map(task, payloads, ...)`: `tether.pipelines.map` through this client.
+    map = _Member(lambda: pipelines.map)
 
 
 class AsyncClient(_BaseClient):
-    """Asynchronous HTTP client for the gateway."""
+    """An asynchronous client for one gateway and secret key, independent of `tether.configure`.
+
+        async with tether.AsyncClient("http://tether:8030", "tt_prod_...") as client:
+            handle = await client.tasks.trigger("resize-image", {"url": url})
+            run = await handle.await_(timeout=60)
+            results = await client.map("resize-image", payloads)
+
+    Its namespaces have the sync client's names, and each call is awaited: `await client.runs.retrieve(id)`
+    is `tether.runs.aretrieve(id)` through this client, `await client.tasks.trigger_and_wait(...)` is
+    `tasks.trigger_and_wait_async`, and a function with no async twin runs in a worker thread.
+    Iterators are async: `async for run in client.runs.subscribe(run_id)`. It may serve several
+    event loops (one connection pool each), and it also sends synchronously (`call`), for handles.
+    """
 
     def __init__(self, api_url: str | None = None, secret_key: str | None = None, timeout: float = 30.0) -> None:
+        super().__init__(api_url, secret_key, timeout)
+        # An httpx.AsyncClient belongs to the event loop it first ran on: keep one per loop.
+        self._http_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+        self._sync_twin: Client | None = None
+
+    def _http(self) -> httpx.AsyncClient:
         import httpx
 
-        super().__init__(api_url, secret_key, timeout)
-        self._http = httpx.AsyncClient(base_url=self.api_url, timeout=timeout)
+        loop = asyncio.get_running_loop()
+        http = self._http_by_loop.get(loop)
+        if http is None:
+            http = self._http_by_loop[loop] = httpx.AsyncClient(base_url=self.api_url, timeout=self.timeout)
+        return http
 
     async def acall(self, call: Call) -> Any:
         import httpx
 
+        self._check_open()
         try:
-            response = await self._http.request(call.method, call.path, **self._request_kwargs(call))
+            response = await self._http().request(call.method, call.path, **self._request_kwargs(call))
         except httpx.HTTPError as exc:
             raise ConnectionError(f"cannot reach Tether at {self.api_url}: {exc}") from exc
         return self._parse(response)
 
     def call(self, call: Call) -> Any:
-        raise TetherError("AsyncClient is asynchronous: use `await client.acall(...)`")
+        """A blocking send, for what has no async form (`handle.wait()` of a handle this client made)."""
+        self._check_open()
+        if self._sync_twin is None:
+            self._sync_twin = Client(self.api_url, self.secret_key, self.timeout)
+        return self._sync_twin.call(call)
+
+    async def aclose(self) -> None:
+        """Close this loop's connections (those of other loops go with their loops) and the blocking twin's."""
+        self._closed = True
+        http = self._http_by_loop.pop(asyncio.get_running_loop(), None)
+        self._http_by_loop.clear()
+        if http is not None:
+            await http.aclose()
+        if self._sync_twin is not None:
+            self._sync_twin.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self._http.aclose()
+        await self.aclose()
+
+    # The SDK's async module functions (or blocking ones, in a worker thread), sent through this client.
+    tasks = AsyncTasksNamespace()
+    runs = AsyncRunsNamespace()
+    schedules = AsyncSchedulesNamespace()
+    queues = AsyncQueuesNamespace()
+    wait = AsyncWaitNamespace()
+    auth = AsyncAuthNamespace()
+    streams = AsyncStreamsNamespace()
+    # `await client.map(task, payloads, ...)`: `tether.pipelines.amap` through this client.
+    map = _Member(lambda: pipelines.amap)
+
+
+from tether import auth, pipelines, queues, runs, schedules, streams, tasks, waits  # noqa: E402 - they import this module
