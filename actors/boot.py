@@ -15,12 +15,19 @@ from tether.actors.scheduler import Scheduler
 log = logging.getLogger("tether.actor")
 
 
-def start_ray(address: str | None = None, *, num_cpus: int | None = None, project_root: str | None = None) -> None:
-    """Connect to `address` (a running cluster), or start a local Ray sized for this machine."""
+def start_ray(
+    address: str | None = None, *, num_cpus: int | None = None, project_root: str | None = None, env_vars: dict[str, str] | None = None
+) -> None:
+    """Connect to `address` (a running cluster), or start a local Ray sized for this machine.
+
+    `env_vars` reach every worker process of this job on every node (the gateway's URL, for runs
+    that call back into Tether), as does the project folder on PYTHONPATH.
+    """
     if ray.is_initialized():
         return
-    env_vars = {"PYTHONPATH": os.pathsep.join(p for p in (project_root, os.environ.get("PYTHONPATH")) if p)}
-    runtime_env: dict[str, Any] = {"env_vars": env_vars} if project_root else {}
+    if project_root:
+        env_vars = {**(env_vars or {}), "PYTHONPATH": os.pathsep.join(p for p in (project_root, os.environ.get("PYTHONPATH")) if p)}
+    runtime_env: dict[str, Any] = {"env_vars": env_vars} if env_vars else {}
     kwargs: dict[str, Any] = {
         "namespace": NAMESPACE,
         "logging_level": logging.WARNING,

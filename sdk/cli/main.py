@@ -114,13 +114,17 @@ def start(
     environment: Annotated[str, typer.Option(help="Environment name")] = "prod",
     port: Annotated[int, typer.Option(help="Gateway port")] = 8030,
     host: Annotated[str, typer.Option(help="Gateway host")] = "0.0.0.0",
+    public_url: Annotated[
+        str | None, typer.Option(envvar="TETHER_PUBLIC_URL", help="Where clients reach the gateway (default: this node's address)")
+    ] = None,
 ) -> None:
     """Run in production: against a Ray cluster and PostgreSQL, without reloading."""
     from tether.cli.stack import StackSettings, Stack
     from tether.config import load_config
 
     config = load_config()
-    stack = Stack(config, StackSettings(database_url, environment, secret_key, host, port, ray_address)).start()
+    settings = StackSettings(database_url, environment, secret_key, host, port, ray_address, public_url=public_url)
+    stack = Stack(config, settings).start()
     console.print(f"[bold green]Tether is running[/] at {stack.url} — environment {environment}, version {stack.version}")
     _run_until_interrupted(stack)
 

@@ -30,6 +30,7 @@ class StackSettings:
     num_cpus: int | None = None
     scheduler: dict[str, Any] = field(default_factory=dict)
     reload: bool = False
+    public_url: str | None = None  # where clients reach the gateway, for token callback URLs and runs' SDK calls
     demo_page: bool = False  # /realtime/demo, which mints trigger tokens for anyone who opens it: dev only
 
 
@@ -68,6 +69,17 @@ class Stack:
     def url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.port}"
 
+    @property
+    def public_url(self) -> str:
+        """`public_url` if set; else, for a gateway on every interface, this node's address (what other nodes reach)."""
+        if self.settings.public_url:
+            return self.settings.public_url.rstrip("/")
+        if self.settings.host in ("0.0.0.0", "::"):
+            import ray.util
+
+            return f"http://{ray.util.get_node_ip_address()}:{self.settings.port}"
+        return self.url
+
     def start(self) -> Stack:
         from tether.actors.boot import ensure_scheduler, start_ray
         from tether.actors.control import RayControl
@@ -80,11 +92,12 @@ class Stack:
         self.store.migrate()
         self.env = environments.ensure(self.store, self.settings.environment, self.settings.secret_key)
         self.register()
-        # Runs create tokens whose callback URL names the gateway: Ray's workers inherit this from us.
-        os.environ.setdefault("TETHER_API_URL", self.url)
-        start_ray(self.settings.ray_address, num_cpus=self.settings.num_cpus, project_root=str(self.config.root))
+        # Runs create tokens whose callback URL names the gateway, and call it through the SDK: every
+        # worker process of this job, on every node, is given its address.
+        public_url = os.environ.setdefault("TETHER_API_URL", self.public_url)
+        start_ray(self.settings.ray_address, num_cpus=self.settings.num_cpus, project_root=str(self.config.root), env_vars={"TETHER_API_URL": public_url})
         self.scheduler = ensure_scheduler(self.settings.database_url, self.settings.scheduler)
-        self.engine = Engine(self.store, RayControl(), public_url=self.url)
+        self.engine = Engine(self.store, RayControl(), public_url=public_url)
         self.app = create_app(self.engine, demo_env=self.env if self.settings.demo_page else None)
         self._serve()
         if self.settings.reload:

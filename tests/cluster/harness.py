@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -55,7 +57,12 @@ class LocalCluster:
         self.output: list[str] = []
         self._replies: list[dict[str, Any]] = []
         self._lock = threading.Condition()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_DEDUP_LOGS": "0"}
+        # A Ray temp dir of its own: Ray records "the current cluster" there, and a plain `ray.init()`
+        # elsewhere on this machine (the test session's, `tether dev`'s) must not find this one.
+        self.temp_dir = tempfile.mkdtemp(prefix="tc", dir="/tmp")  # short: Ray's socket paths live under it
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "RAY_DEDUP_LOGS": "0", "RAY_TMPDIR": self.temp_dir}
+        for inherited in ("RAY_ADDRESS", "TETHER_API_URL", "TETHER_SECRET_KEY"):  # the test session's, not this cluster's
+            env.pop(inherited, None)
         self.process = subprocess.Popen(
             [sys.executable, __file__, json.dumps(config)],
             stdin=subprocess.PIPE,
@@ -137,6 +144,7 @@ class LocalCluster:
         except ProcessLookupError:
             pass
         self.process.wait(timeout=30)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalCluster:
         return self
