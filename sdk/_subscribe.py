@@ -1,4 +1,9 @@
-"""Following runs and streams over server-sent events, reconnecting from the last event id when the connection drops."""
+"""Following runs and streams over server-sent events, reconnecting from the last event id when the connection drops.
+
+They read from the gateway of the current context (`client.bind()`, or `tether.configure`); a reader
+of several streams at once follows each in a thread of its own, which starts with a copy of that context.
+httpx is imported when a reader starts, so that `import tether` stays light.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,6 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
-
-import httpx
 
 from tether.client import _api_url, _BaseClient, _secret_key
 from tether.errors import ConnectionError, WaitTimeoutError
@@ -69,6 +72,8 @@ def _follow(path: str, what: str, timeout: float | None, done: Callable[[_Event]
     """The events of an SSE route, reconnecting from the last event id when the connection drops,
     until `done(event)` says the last one came (or for ever). Gives up after _MAX_RECONNECTS drops
     in a row, or at `timeout`."""
+    import httpx
+
     deadline = None if timeout is None else time.monotonic() + timeout
     last_id: str | None = None
     failures = 0
@@ -97,6 +102,8 @@ def _follow(path: str, what: str, timeout: float | None, done: Callable[[_Event]
 
 async def _afollow(path: str, what: str, timeout: float | None, done: Callable[[_Event], bool]) -> AsyncIterator[_Event]:
     import asyncio
+
+    import httpx
 
     loop = asyncio.get_running_loop()
     deadline = None if timeout is None else loop.time() + timeout
@@ -202,6 +209,7 @@ def _source_ended(item: Any) -> bool:
 def subscribe_run_with_streams(run_id: str, streams: list[str], *, timeout: float | None = None) -> Iterator[Run[Any] | StreamChunk]:
     """The run at each change and its streams' chunks, as they arrive (each in its own order), until
     the run ended and every stream was read to its end."""
+    import contextvars
     import queue
     import threading
 
@@ -218,8 +226,9 @@ def subscribe_run_with_streams(run_id: str, streams: list[str], *, timeout: floa
 
     sources: list[tuple[Iterator[Any], Callable[[Any], Any]]] = [(subscribe_run(run_id, timeout=timeout), lambda run: run)]
     sources += [(read_stream(run_id, key, timeout=timeout), lambda chunk, key=key: StreamChunk(key, chunk)) for key in streams]
-    for source, wrap in sources:
-        threading.Thread(target=pump, args=(source, wrap), name="tether-subscribe", daemon=True).start()
+    for source, wrap in sources:  # each in the caller's context: the client bound there is the one it reads through
+        reader = contextvars.copy_context().run
+        threading.Thread(target=reader, args=(pump, source, wrap), name="tether-subscribe", daemon=True).start()
     running = len(sources)
     while running:
         item = arrived.get()

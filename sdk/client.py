@@ -13,22 +13,22 @@ Code that would rather not configure the module holds a client of its own:
 A call goes, in this order, to the engine of the run it is made in (inside a task), to the client
 bound for the current context (`client.bind()`, or the duration of a `client.…` call), or to the
 configured gateway. `Client` and `AsyncClient` share one core (`_BaseClient`) and differ only in
-how they send; each sends the other way too, through a twin it makes when first needed.
+how they send; each sends the other way too, through a twin it makes when first needed. Their
+namespaces (`client.tasks`, `client.runs`…), which bind the module functions to them, are in `_namespaces`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import os
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, Protocol, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Protocol
 
+from tether import _namespaces as ns
 from tether._calls import Call
 from tether.errors import ERRORS_BY_STATUS, ApiError, AuthenticationError, ConnectionError, TetherError
 
@@ -36,9 +36,6 @@ if TYPE_CHECKING:  # httpx is imported when a client is first made: a RunActor n
     import httpx
 
 DEFAULT_API_URL = "http://127.0.0.1:8030"
-P = ParamSpec("P")
-R = TypeVar("R")
-T = TypeVar("T")
 
 
 class Backend(Protocol):
@@ -135,280 +132,6 @@ def send(call: Call) -> Any:
 
 async def asend(call: Call) -> Any:
     return await backend().acall(call)
-
-
-# -- calling the SDK's module functions through a given client -------------------------------------------
-
-
-def bound_function(client: Client | AsyncClient, fn: Callable[P, R], *, in_thread: bool = False) -> Callable[..., Any]:
-    """`fn` called with `client` bound: for its whole run when it is a coroutine function, and for each
-    step of the iterator it returns; `in_thread` makes a blocking function awaitable (in a worker thread,
-    which inherits the binding)."""
-    if in_thread:
-
-        @functools.wraps(fn)
-        async def threaded(*args: Any, **kwargs: Any) -> Any:
-            with binding(client):
-                return await asyncio.to_thread(fn, *args, **kwargs)
-
-        return threaded
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def awaited(*args: Any, **kwargs: Any) -> Any:
-            with binding(client):
-                return await fn(*args, **kwargs)
-
-        return awaited
-
-    @functools.wraps(fn)
-    def called(*args: Any, **kwargs: Any) -> Any:
-        with binding(client):
-            result = fn(*args, **kwargs)
-        if isinstance(result, Iterator):
-            return _bound_iterator(client, result)
-        if isinstance(result, AsyncIterator):
-            return _bound_async_iterator(client, result)
-        return result
-
-    return called
-
-
-def _bound_iterator(client: Client | AsyncClient, items: Iterator[T]) -> Iterator[T]:
-    try:
-        while True:
-            with binding(client):
-                try:
-                    item = next(items)
-                except StopIteration:
-                    return
-            yield item
-    finally:  # a reader that stops early closes what it read (an event stream's connection)
-        close = getattr(items, "close", None)
-        if close is not None:
-            close()
-
-
-async def _bound_async_iterator(client: Client | AsyncClient, items: AsyncIterator[T]) -> AsyncIterator[T]:
-    try:
-        while True:
-            with binding(client):
-                try:
-                    item = await anext(items)
-                except StopAsyncIteration:
-                    return
-            yield item
-    finally:
-        aclose = getattr(items, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
-class _Member(Generic[P, R]):
-    """A module function as a member of a client (or of one of its namespaces), sent through that client.
-    It names the function by a lambda, looked up when used: the SDK's modules import this one."""
-
-    def __init__(self, function: Callable[[], Callable[P, R]]) -> None:
-        self._function = function
-
-    @overload
-    def __get__(self, owner: None, owner_type: type) -> _Member[P, R]: ...
-
-    @overload
-    def __get__(self, owner: _Namespace | _BaseClient, owner_type: type) -> Callable[P, R]: ...
-
-    def __get__(self, owner: _Namespace | _BaseClient | None, owner_type: type) -> Any:
-        if owner is None:
-            return self
-        return bound_function(owner if isinstance(owner, _BaseClient) else owner.client, self._function())  # type: ignore[arg-type]
-
-
-class _InThread(Generic[P, R]):
-    """A blocking module function as a member of an async namespace: awaited, it runs in a worker thread."""
-
-    def __init__(self, function: Callable[[], Callable[P, R]]) -> None:
-        self._function = function
-
-    @overload
-    def __get__(self, owner: None, owner_type: type) -> _InThread[P, R]: ...
-
-    @overload
-    def __get__(self, owner: _Namespace, owner_type: type) -> Callable[P, Awaitable[R]]: ...
-
-    def __get__(self, owner: _Namespace | None, owner_type: type) -> Any:
-        if owner is None:
-            return self
-        return bound_function(owner.client, self._function(), in_thread=True)
-
-
-class _Namespace:
-    """A group of module functions on a client (`client.runs`): declared on the class unbound, and made
-    for each client on first access, which keeps it (a non-data descriptor: the instance's copy wins)."""
-
-    def __init__(self, client: Client | AsyncClient | None = None) -> None:
-        self._client = client
-
-    @property
-    def client(self) -> Client | AsyncClient:
-        if self._client is None:
-            raise TetherError(f"{type(self).__name__} is used through a client: `client.{self._name}`")
-        return self._client
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self._name = name
-
-    def __get__(self, client: Client | AsyncClient | None, owner: type) -> Self:
-        if client is None:
-            return self
-        bound = client.__dict__[self._name] = type(self)(client)
-        bound._name = self._name
-        return bound
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} of {self._client!r}>"
-
-
-# -- the namespaces: `client.tasks`, `client.runs`… (each names its module functions by a lambda: they import this module)
-
-
-class TasksNamespace(_Namespace):
-    """`tether.tasks`' triggers by id, through a `Client`."""
-
-    trigger = _Member(lambda: tasks.trigger)
-    trigger_and_wait = _Member(lambda: tasks.trigger_and_wait)
-    batch_trigger = _Member(lambda: tasks.batch_trigger)
-    batch_trigger_and_wait = _Member(lambda: tasks.batch_trigger_and_wait)
-
-
-class AsyncTasksNamespace(_Namespace):
-    trigger = _Member(lambda: tasks.atrigger)
-    trigger_and_wait = _Member(lambda: tasks.trigger_and_wait_async)
-    batch_trigger = _Member(lambda: tasks.abatch_trigger)
-    batch_trigger_and_wait = _Member(lambda: tasks.batch_trigger_and_wait_async)
-
-
-def _no_stream_readers(streams: Iterable[str] | str | None) -> None:
-    if streams:  # their readers run in threads, which would not see the client bound in this one
-        raise TetherError("reading a run's streams live is not yet possible through a Client: use tether.configure(...)")
-
-
-class RunsNamespace(_Namespace):
-    """`tether.runs` through a `Client`."""
-
-    retrieve = _Member(lambda: runs.retrieve)
-    list = _Member(lambda: runs.list)
-    iterate = _Member(lambda: runs.iterate)
-    cancel = _Member(lambda: runs.cancel)
-    replay = _Member(lambda: runs.replay)
-    reschedule = _Member(lambda: runs.reschedule)
-    add_tags = _Member(lambda: runs.add_tags)
-    logs = _Member(lambda: runs.logs)
-    subscribe_to_runs_with_tag = _Member(lambda: runs.subscribe_to_runs_with_tag)
-
-    def subscribe(self, run_id: str, *, timeout: float | None = None, streams: Iterable[str] = ()) -> Iterator[Any]:
-        """The run each time it changes, until it is finished; see `tether.runs.subscribe`."""
-        _no_stream_readers(streams)
-        return bound_function(self.client, runs.subscribe)(run_id, timeout=timeout)  # type: ignore[no-any-return]
-
-    def watch(self, run_id: str, *, stream: str | None = None, timeout: float | None = None) -> Any:
-        _no_stream_readers(stream)
-        return bound_function(self.client, runs.watch)(run_id, timeout=timeout)
-
-
-class AsyncRunsNamespace(_Namespace):
-    retrieve = _Member(lambda: runs.aretrieve)
-    list = _Member(lambda: runs.alist)
-    cancel = _Member(lambda: runs.acancel)
-    replay = _Member(lambda: runs.areplay)
-    reschedule = _InThread(lambda: runs.reschedule)
-    add_tags = _InThread(lambda: runs.add_tags)
-    logs = _InThread(lambda: runs.logs)
-    subscribe = _Member(lambda: runs.asubscribe)
-    subscribe_to_runs_with_tag = _Member(lambda: runs.asubscribe_to_runs_with_tag)
-
-
-class SchedulesNamespace(_Namespace):
-    """`tether.schedules`' management functions through a `Client`."""
-
-    create = _Member(lambda: schedules.create)
-    retrieve = _Member(lambda: schedules.retrieve)
-    list = _Member(lambda: schedules.list)
-    update = _Member(lambda: schedules.update)
-    delete = _Member(lambda: schedules.delete)
-    activate = _Member(lambda: schedules.activate)
-    deactivate = _Member(lambda: schedules.deactivate)
-    timezones = _Member(lambda: schedules.timezones)
-
-
-class AsyncSchedulesNamespace(_Namespace):
-    create = _Member(lambda: schedules.acreate)
-    retrieve = _InThread(lambda: schedules.retrieve)
-    list = _InThread(lambda: schedules.list)
-    update = _InThread(lambda: schedules.update)
-    delete = _InThread(lambda: schedules.delete)
-    activate = _InThread(lambda: schedules.activate)
-    deactivate = _InThread(lambda: schedules.deactivate)
-    timezones = _InThread(lambda: schedules.timezones)
-
-
-class QueuesNamespace(_Namespace):
-    """`tether.queues`' management functions through a `Client`."""
-
-    list = _Member(lambda: queues.list)
-    retrieve = _Member(lambda: queues.retrieve)
-    pause = _Member(lambda: queues.pause)
-    resume = _Member(lambda: queues.resume)
-    override_concurrency_limit = _Member(lambda: queues.override_concurrency_limit)
-    reset_concurrency_limit = _Member(lambda: queues.reset_concurrency_limit)
-
-
-class AsyncQueuesNamespace(_Namespace):
-    list = _InThread(lambda: queues.list)
-    retrieve = _InThread(lambda: queues.retrieve)
-    pause = _InThread(lambda: queues.pause)
-    resume = _InThread(lambda: queues.resume)
-    override_concurrency_limit = _InThread(lambda: queues.override_concurrency_limit)
-    reset_concurrency_limit = _InThread(lambda: queues.reset_concurrency_limit)
-
-
-class WaitNamespace(_Namespace):
-    """Wait tokens through a `Client`: create one, wait for it, complete it, look them up."""
-
-    create_token = _Member(lambda: waits.wait.create_token)
-    for_token = _Member(lambda: waits.wait.for_token)
-    complete_token = _Member(lambda: waits.wait.complete_token)
-    retrieve_token = _Member(lambda: waits.wait.retrieve_token)
-    list_tokens = _Member(lambda: waits.wait.list_tokens)
-
-
-class AsyncWaitNamespace(_Namespace):
-    create_token = _Member(lambda: waits.wait.create_token_async)
-    for_token = _Member(lambda: waits.wait.for_token_async)
-    complete_token = _InThread(lambda: waits.wait.complete_token)
-    retrieve_token = _InThread(lambda: waits.wait.retrieve_token)
-    list_tokens = _InThread(lambda: waits.wait.list_tokens)
-
-
-class AuthNamespace(_Namespace):
-    """Public access tokens signed for the client's environment."""
-
-    create_public_token = _Member(lambda: auth.create_public_token)
-    create_trigger_public_token = _Member(lambda: auth.create_trigger_public_token)
-
-
-class AsyncAuthNamespace(_Namespace):
-    create_public_token = _InThread(lambda: auth.create_public_token)
-    create_trigger_public_token = _InThread(lambda: auth.create_trigger_public_token)
-
-
-class StreamsNamespace(_Namespace):
-    """Reading a run's streams through a `Client`: `for chunk in client.streams.read(run_id, "llm")`."""
-
-    read = _Member(lambda: streams.read)
-
-
-class AsyncStreamsNamespace(_Namespace):
-    read = _Member(lambda: streams.aread)
 
 
 class _BaseClient:
@@ -526,16 +249,16 @@ class Client(_BaseClient):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # The SDK's module functions, sent through this client (see the namespaces above).
-    tasks = TasksNamespace()
-    runs = RunsNamespace()
-    schedules = SchedulesNamespace()
-    queues = QueuesNamespace()
-    wait = WaitNamespace()
-    auth = AuthNamespace()
-    streams = StreamsNamespace()
+    # The SDK's module functions, sent through this client (see tether._namespaces).
+    tasks = ns.TasksNamespace()
+    runs = ns.RunsNamespace()
+    schedules = ns.SchedulesNamespace()
+    queues = ns.QueuesNamespace()
+    wait = ns.WaitNamespace()
+    auth = ns.AuthNamespace()
+    streams = ns.StreamsNamespace()
     # `client.map(task, payloads, ...)`: `tether.pipelines.map` through this client.
-    map = _Member(lambda: pipelines.map)
+    map = ns.pipelines_map
 
 
 class AsyncClient(_BaseClient):
@@ -602,15 +325,12 @@ class AsyncClient(_BaseClient):
         await self.aclose()
 
     # The SDK's async module functions (or blocking ones, in a worker thread), sent through this client.
-    tasks = AsyncTasksNamespace()
-    runs = AsyncRunsNamespace()
-    schedules = AsyncSchedulesNamespace()
-    queues = AsyncQueuesNamespace()
-    wait = AsyncWaitNamespace()
-    auth = AsyncAuthNamespace()
-    streams = AsyncStreamsNamespace()
+    tasks = ns.AsyncTasksNamespace()
+    runs = ns.AsyncRunsNamespace()
+    schedules = ns.AsyncSchedulesNamespace()
+    queues = ns.AsyncQueuesNamespace()
+    wait = ns.AsyncWaitNamespace()
+    auth = ns.AsyncAuthNamespace()
+    streams = ns.AsyncStreamsNamespace()
     # `await client.map(task, payloads, ...)`: `tether.pipelines.amap` through this client.
-    map = _Member(lambda: pipelines.amap)
-
-
-from tether import auth, pipelines, queues, runs, schedules, streams, tasks, waits  # noqa: E402 - they import this module
+    map = ns.pipelines_amap

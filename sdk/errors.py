@@ -15,6 +15,7 @@ with its message and code intact.
     ├── ConnectionError            the gateway could not be reached
     ├── StoreError                 the database failed
     ├── RunFailedError             `handle.wait()` on a run that did not complete
+    │   └── MapError               runs of a `pipelines.map` did not complete (in `tether.pipelines`)
     ├── WaitTimeoutError           `handle.wait(timeout=...)` gave up
     ├── OutputNotSerializableError the task (or a step) returned something that is not JSON
     ├── NonDeterminismError        a re-executed run made other durable calls than its journal has

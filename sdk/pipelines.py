@@ -26,14 +26,14 @@ import asyncio
 import importlib.util
 import io
 import time
-from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, get_args, overload
+from collections.abc import Callable, Generator, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self, TypeVar, get_args
 
 from tether import _calls
+from tether._map_results import NOT_TRIGGERED, MapError, MapItem, MapResults
 from tether.client import asend, bound_client, send
-from tether.errors import RunFailedError, TetherError, ValidationError
-from tether.handles import RunHandle
+from tether.errors import TetherError, ValidationError
 from tether.models import TERMINAL_STATUSES, BatchResult, Run, RunError, RunStatus
 from tether.options import MAX_BATCH_SIZE, BatchItem, BatchTriggerRequest, TriggerRequest
 from tether.steps import current_journal
@@ -42,121 +42,14 @@ from tether.tasks import Task, _local_type, _request
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tether.client import AsyncClient, Client
-
 PayloadT = TypeVar("PayloadT")
 OutputT = TypeVar("OutputT")
 
-NOT_TRIGGERED = "NOT_TRIGGERED"  # the status of an item whose batch the gateway refused
 UNFINISHED: tuple[str, ...] = tuple(status for status in get_args(RunStatus) if status not in TERMINAL_STATUSES)
 _PAGE_SIZE = 100  # the gateway's largest page of runs
 _FETCHED_TOGETHER = 16  # finished runs fetched per round (at once, in the async twin)
 _MAX_REQUEST_BYTES = 16 * 1024 * 1024  # a batch request stops growing here, whatever its item count
 _FIRST_POLL = 0.1  # seconds; then 1.5 times longer each round, up to `poll`
-
-
-class MapError(RunFailedError):
-    """Some items of a `map` did not complete; `details["failures"]` lists them (index, run id, status, error)."""
-
-    code = "map_failed"
-
-
-@dataclass(frozen=True)
-class MapItem(Generic[OutputT]):
-    """One payload's outcome: its run, and the run's status with its output or error when `map` returned."""
-
-    index: int
-    task_identifier: str
-    run_id: str | None  # None when it was not triggered
-    status: str  # a run status, or NOT_TRIGGERED
-    output: OutputT | None = None
-    error: RunError | None = None
-    client: Client | AsyncClient | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "COMPLETED"
-
-    @property
-    def finished(self) -> bool:
-        return self.status in TERMINAL_STATUSES or self.status == NOT_TRIGGERED
-
-    @property
-    def handle(self) -> RunHandle[OutputT]:
-        """The run's handle (through the map's client), to wait longer for an unfinished one."""
-        if self.run_id is None:
-            raise TetherError(f"item {self.index} was not triggered: {self.error.message if self.error else ''}")
-        return RunHandle(self.run_id, self.task_identifier, client=self.client)
-
-
-class MapResults(Sequence[MapItem[OutputT]]):
-    """What `map` returns: one `MapItem` per payload, in the payloads' order.
-
-        results.ok                   # every run COMPLETED
-        results.outputs              # the outputs in order; MapError listing the others if any did not complete
-        results.failures             # items whose run ended unsuccessfully, or that were not triggered
-        results.unfinished           # items still running when the timeout came
-        results.raise_for_failures() # MapError unless ok; returns the results, for chaining
-    """
-
-    def __init__(self, task_identifier: str, items: list[MapItem[OutputT]], batch_ids: list[str], elapsed: float) -> None:
-        self.task_identifier = task_identifier
-        self.items = items
-        self.batch_ids = batch_ids
-        self.elapsed = elapsed
-
-    @overload
-    def __getitem__(self, index: int) -> MapItem[OutputT]: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[MapItem[OutputT]]: ...
-
-    def __getitem__(self, index: int | slice) -> MapItem[OutputT] | list[MapItem[OutputT]]:
-        return self.items[index]
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    @property
-    def ok(self) -> bool:
-        return all(item.ok for item in self.items)
-
-    @property
-    def failures(self) -> list[MapItem[OutputT]]:
-        return [item for item in self.items if item.finished and not item.ok]
-
-    @property
-    def unfinished(self) -> list[MapItem[OutputT]]:
-        return [item for item in self.items if not item.finished]
-
-    @property
-    def run_ids(self) -> list[str | None]:
-        return [item.run_id for item in self.items]
-
-    @property
-    def outputs(self) -> list[OutputT]:
-        """Every output, in the payloads' order, once all completed; else MapError (see `raise_for_failures`).
-        To keep what did complete: `[item.output for item in results if item.ok]`."""
-        self.raise_for_failures()
-        return [item.output for item in self.items]  # type: ignore[misc]
-
-    def raise_for_failures(self) -> Self:
-        """MapError naming every item that did not complete (failed, not triggered, or unfinished)."""
-        bad = [item for item in self.items if not item.ok]
-        if not bad:
-            return self
-        lines = [f"item {i.index} ({i.run_id or 'no run'}): {i.status}" + (f": {i.error.message}" if i.error else "") for i in bad]
-        more = f"; and {len(bad) - 10} more" if len(bad) > 10 else ""
-        failures = [{"index": i.index, "runId": i.run_id, "status": i.status, "error": i.error.message if i.error else None} for i in bad]
-        raise MapError(f"{len(bad)} of {len(self)} runs of {self.task_identifier!r} did not complete: " + "; ".join(lines[:10]) + more, details={"failures": failures})
-
-    def __str__(self) -> str:
-        failed, unfinished = len(self.failures), len(self.unfinished)
-        counts = f"{len(self) - failed - unfinished} completed, {failed} failed" + (f", {unfinished} unfinished" if unfinished else "")
-        return f"{self.task_identifier}: {len(self)} runs, {counts} ({self.elapsed:.1f}s)"
-
-    def __repr__(self) -> str:
-        return f"<MapResults {self}>"
 
 
 # -- the core, shared by the sync and async twins: it says what to send and when to sleep; they do it ---------

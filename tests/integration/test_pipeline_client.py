@@ -106,11 +106,25 @@ def test_a_handle_remembers_its_client_wherever_it_is_waited_for(stack: Any, cli
         assert by_task.client is client and by_id.client is client
         assert [by_task.wait(timeout=60).output, by_id.wait(timeout=60).output] == [2, 3]
     assert [run.status for run in client.runs.subscribe(handle.id, timeout=30)][-1] == "COMPLETED"  # server-sent events too
-    with pytest.raises(TetherError, match="streams"):
-        client.runs.subscribe(handle.id, streams=["llm"])  # not yet: their readers run in threads
     assert handle == tether.RunHandle(handle.id, "echo", handle.is_cached, handle.public_access_token)  # the client is not compared
     assert stack.settings.secret_key not in repr(handle) + repr(client)
     assert pickle.loads(pickle.dumps(handle)).retrieve().output == 1  # a pickled handle keeps its gateway and key
+    _assert_configuration_untouched()
+
+
+def test_a_run_s_streams_are_read_live_through_a_client(client: CountingClient, capsys: pytest.CaptureFixture[str]) -> None:
+    from tether.runs import StreamChunk
+
+    words = "".join(f"w{n} " for n in range(15))
+    handle = client.tasks.trigger("stream-words", {"count": 15, "pause": 0.03})
+    items = list(client.runs.subscribe(handle.id, streams=["llm", "status"], timeout=60))  # each read in a thread of its own
+    chunks = [item for item in items if isinstance(item, StreamChunk)]
+    assert "".join(chunk.chunk for chunk in chunks if chunk.stream == "llm") == words
+    assert [chunk.chunk for chunk in chunks if chunk.stream == "status"] == [{"done": True}]
+    assert [item for item in items if not isinstance(item, StreamChunk)][-1].status == "COMPLETED"
+    assert "".join(client.streams.read(handle.id, "llm", timeout=30)) == words
+    assert client.runs.watch(handle.id, stream="llm", timeout=60).output == {"text": words}
+    assert words in capsys.readouterr().out  # what watch printed as the stream came
     _assert_configuration_untouched()
 
 

@@ -1,4 +1,5 @@
-"""`import tether` in a script or a web app must not drag in Ray, the gateway or the database layer."""
+"""`import tether` in a script or a web app must not drag in Ray, the gateway or the database layer, nor
+the HTTP client (loaded with the first `Client` or event-stream reader) and the CLI libraries it brings."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 import pytest
 
-HEAVY = ["ray", "fastapi", "sqlalchemy", "sqlmodel", "starlette", "uvicorn"]
+HEAVY = ["ray", "fastapi", "sqlalchemy", "sqlmodel", "starlette", "uvicorn", "httpx", "rich", "click"]
 
 _PROBE = "import json, sys, tether; print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))"
 
