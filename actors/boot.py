@@ -58,4 +58,7 @@ def stop_scheduler() -> None:
     try:
         ray.kill(ray.get_actor(SCHEDULER_NAME, namespace=NAMESPACE), no_restart=True)
     except ValueError:
-        pass
+        return
+    from tether.actors.nodes import withdraw_from_autoscaler
+
+    withdraw_from_autoscaler()  # what it asked the autoscaler for would otherwise outlive it

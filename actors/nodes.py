@@ -10,19 +10,25 @@ the runs wait QUEUED until a node that fits joins.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import ray
 
+from tether.machines import PRESETS
+
+from tether.actors.fairness import Candidate
 from tether.actors.pool import ActorKind, ActorPool, PooledActor, Resources
 
 log = logging.getLogger("tether.scheduler")
 NODES_TTL = 2.0  # seconds a read of the cluster's nodes is trusted
-DEMAND_TTL = 5.0  # seconds between looks at the backlog's shape while no run can start
+FORCED_READ_GAP = 0.25  # seconds between reads asked for out of turn (a node losing many actors asks once per death)
+DEMAND_TTL = 5.0  # seconds between looks at the backlog for what no node can host
 MAX_DEMAND = 200  # bundles of queued runs told to the autoscaler at most, so a huge backlog asks for a bounded cluster
 
 
@@ -35,8 +41,12 @@ class Node:
 
 
 def _schedulable(resources: dict[str, float]) -> Resources:
-    # Ray's own bookkeeping resources name a node or the object store: no run asks for them.
-    return {name: float(v) for name, v in resources.items() if not name.startswith("node:") and name != "object_store_memory"}
+    # The object store is Ray's own; `node:<ip>` stays, as a run may be pinned to a node with it.
+    return {name: float(v) for name, v in resources.items() if name != "object_store_memory"}
+
+
+def _shown(resources: Resources) -> Resources:
+    return {name: amount for name, amount in resources.items() if not name.startswith("node:")}
 
 
 def live_nodes() -> dict[str, Node]:
@@ -60,6 +70,14 @@ def _request(bundles: list[dict[str, float]]) -> None:
     request_resources(bundles=bundles)
 
 
+def withdraw_from_autoscaler() -> None:
+    """Ask the autoscaler for nothing (Tether is stopping: a request stays until replaced)."""
+    try:
+        _request([])
+    except Exception:  # Ray is going away too
+        pass
+
+
 class ClusterView:
     """The pool's nodes kept current, and the bundles last asked of the autoscaler."""
 
@@ -69,12 +87,14 @@ class ClusterView:
         self._read_at = -NODES_TTL
         self.demand: Counter[ActorKind] = Counter()
         self._demand_seen_at = -DEMAND_TTL
-        self._asked: list[dict[str, float]] | None = None
+        self._asked: tuple[int, tuple[tuple[ActorKind, int], ...]] | None = None
+        self._ask_failed = False
         self.nodes_lost = 0
 
     def refresh(self, *, force: bool = False) -> list[PooledActor]:
-        """Read the live nodes (at most every NODES_TTL seconds unless forced); the actors lost with nodes that left."""
-        if not force and time.monotonic() - self._read_at < NODES_TTL:
+        """Read the live nodes (every NODES_TTL seconds, or sooner when forced); the actors lost with nodes that left."""
+        since = time.monotonic() - self._read_at
+        if since < (FORCED_READ_GAP if force else NODES_TTL):
             return []
         self._read_at = time.monotonic()
         nodes = live_nodes()
@@ -96,14 +116,10 @@ class ClusterView:
     def demand_due(self) -> bool:
         return time.monotonic() - self._demand_seen_at >= DEMAND_TTL
 
-    def start_round(self) -> None:
-        """A dispatch round that looks at the backlog: the demand it finds replaces the last one."""
-        self.demand = Counter()
+    def set_demand(self, wanted: list[ActorKind]) -> None:
+        """What the backlog holds that the cluster cannot host now (from a probe, replacing the last one)."""
+        self.demand = Counter(wanted[:MAX_DEMAND])
         self._demand_seen_at = time.monotonic()
-
-    def wanted(self, kind: ActorKind) -> None:
-        """A queued run of this kind could not be placed on any node."""
-        self.demand[kind] += 1
 
     def ask_autoscaler(self) -> None:
         """Tell the autoscaler what the cluster should hold: every actor the pool keeps, and the unplaced runs.
@@ -111,18 +127,21 @@ class ClusterView:
         `request_resources` is declarative and counts what is in use, so the request is the whole
         picture; it is re-sent only when that changes, and shrinks when the backlog drains.
         """
-        bundles = [_bundle(actor.kind.needs()) for actor in self.pool.actors]
-        unplaced = [_bundle(kind.needs()) for kind, count in self.demand.most_common() for _ in range(count)]
-        bundles += unplaced[:MAX_DEMAND]
-        key = sorted(bundles, key=lambda b: sorted(b.items()))
+        key = (self.pool.generation, tuple(sorted(self.demand.items(), key=lambda item: repr(item[0]))))
         if key == self._asked:
             return
+        bundles = [_bundle(actor.kind.needs()) for actor in self.pool.actors]
+        bundles += [_bundle(kind.needs()) for kind, count in self.demand.most_common() for _ in range(count)]
         try:
             _request(bundles)
         except Exception as exc:  # a lost hint costs only scale-up latency; the next change asks again
-            log.warning("could not ask the autoscaler for resources: %s", exc)
+            if not self._ask_failed:
+                log.warning("could not ask the autoscaler for resources: %s", exc)
+            self._ask_failed = True
             return
+        self._ask_failed = False
         self._asked = key
+
 
     # -- what `tether status` shows --------------------------------------------------------------------
 
@@ -147,8 +166,8 @@ class ClusterView:
                     "id": node.id,
                     "address": node.address,
                     "isHead": node.is_head,
-                    "resources": node.resources,
-                    "used": self.pool.used(node.id),
+                    "resources": _shown(node.resources),
+                    "used": _shown(self.pool.used(node.id)),
                     "actors": len(actors),
                     "idleActors": sum(not a.busy for a in actors),
                     "runs": sorted(runs_on.get(node.id, []), key=lambda r: r["id"]),
@@ -158,3 +177,72 @@ class ClusterView:
 
     def describe_demand(self) -> list[dict[str, Any]]:
         return [{"machine": kind.machine.name, "resources": _bundle(kind.needs()), "runs": count} for kind, count in self.demand.most_common()]
+
+
+class NodeAwareness:
+    """The Scheduler's dealings with the cluster's nodes; a part of `SchedulerCore` (as its timers are)."""
+
+    cluster: ClusterView
+    pool: ActorPool
+    settings: Any
+    current_versions: dict[str, str]
+    _warmed: set[tuple[str, str]]
+
+    # Provided by SchedulerCore.
+    _candidates: Callable[[int, dict[str, str]], list[tuple[Candidate, str | None]]]
+    _kind_of: Callable[[Candidate, str | None], tuple[ActorKind, Any] | None]
+    in_flight: dict[str, Any]
+
+    def _refresh_cluster(self, *, force: bool = False) -> None:
+        try:
+            lost = self.cluster.refresh(force=force)
+        except Exception:  # the GCS restarting, most likely: keep the last view and read again later
+            log.exception("could not read the cluster's nodes")
+            return
+        if lost:
+            self._warmed.clear()  # warm actors on a node that left are started again elsewhere
+
+    def _spares(self, kind: ActorKind) -> int:
+        """How many idle actors of a kind are kept however long they idle: the warm ones of current versions."""
+        warm = kind.machine == PRESETS["small-1x"] and self.current_versions.get(kind.environment_id) == kind.version
+        return self.settings.warm_actors if warm else 0
+
+    def _probe_demand(self, current: dict[str, str]) -> None:
+        """Look past what can start now, every DEMAND_TTL seconds: the queued runs (up to MAX_DEMAND, within
+        their queues' and lanes' limits) beyond what the cluster can host are what the autoscaler is asked for."""
+        room = self.pool.free_slots()
+        wanted: list[ActorKind] = []
+        for cand, version in self._candidates(MAX_DEMAND // 2, current):
+            found = self._kind_of(cand, version)
+            if found is None:
+                continue
+            if room > 0 and self.pool.can_host(found[0]):
+                room -= 1  # about to start where there is room
+            else:
+                wanted.append(found[0])
+        self.cluster.set_demand(wanted)
+
+    async def _lost_with_its_node(self, node_id: str, died: BaseException) -> bool:
+        """Whether an actor died because its node left the cluster (then its run is not at fault).
+
+        Ray says so outright for a drained node, or once its health checks have declared the node
+        dead. But a node whose processes were killed makes its actors unreachable within seconds,
+        while it stays listed alive until those checks fail (about 15 s by default): an actor that
+        is only unreachable is watched for `node_death_window` seconds before its death is put down
+        to the actor alone.
+        """
+        if isinstance(died, ray.exceptions.ActorDiedError) and (died.preempted or "its node has died" in str(died)):
+            return True
+        deadline = time.monotonic() + self.settings.node_death_window
+        while True:
+            self._refresh_cluster(force=True)
+            if not self.cluster.is_live(node_id):
+                return True
+            if not isinstance(died, ray.exceptions.ActorUnavailableError) or time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.5)
+
+    def cluster_status(self) -> dict[str, Any]:
+        """The nodes, what the pool holds on each and the runs executing there; what queued runs wait for."""
+        self._refresh_cluster()
+        return {"nodes": self.cluster.describe(self.in_flight), "waitingFor": self.cluster.describe_demand()}

@@ -24,6 +24,11 @@ Resources = dict[str, float]
 _EPSILON = 1e-9
 
 
+def _common(resource: str) -> bool:
+    """What every node has (or names a node), so having it does not make a node special."""
+    return resource in ("CPU", "memory") or resource.startswith("node:")
+
+
 @dataclass(frozen=True)
 class ActorKind:
     environment_id: str
@@ -57,9 +62,9 @@ def _fits(capacity: Resources, used: Resources, needs: Resources, freed: Resourc
     )
 
 
-def _add(total: Resources, more: Resources) -> None:
+def _add(total: Resources, more: Resources, sign: float = 1.0) -> None:
     for name, amount in more.items():
-        total[name] = total.get(name, 0.0) + amount
+        total[name] = total.get(name, 0.0) + sign * amount
 
 
 class ActorPool:
@@ -70,9 +75,11 @@ class ActorPool:
         self._destroy = destroy
         self.nodes: dict[str, Resources] = {node: dict(resources) for node, resources in nodes.items()}
         self._actors: list[PooledActor] = []
+        self._used: dict[str, Resources] = {}  # per node, kept as actors start and go: placement reads it often
         self._numbers = itertools.count(1)
         self.started = 0
         self.reused = 0
+        self.generation = 0  # bumped whenever the actors change, so what is derived from them can be cached
 
     def __repr__(self) -> str:
         busy = sum(a.busy for a in self._actors)
@@ -89,15 +96,16 @@ class ActorPool:
         self.nodes = {node: dict(resources) for node, resources in nodes.items()}
         lost = [a for a in self._actors if a.node_id not in self.nodes]
         for actor in lost:
-            self._actors.remove(actor)
+            self._forget(actor)
         return lost
 
     def used(self, node_id: str) -> Resources:
-        used: Resources = {}
-        for actor in self._actors:
-            if actor.node_id == node_id:
-                _add(used, actor.kind.needs())
-        return used
+        return dict(self._used.get(node_id, {}))
+
+    def _forget(self, actor: PooledActor) -> None:
+        self._actors.remove(actor)
+        _add(self._used.setdefault(actor.node_id, {}), actor.kind.needs(), -1.0)
+        self.generation += 1
 
     def feasible(self, kind: ActorKind) -> bool:
         """Whether some node could host this kind were it empty (if not, only a new node can)."""
@@ -105,40 +113,39 @@ class ActorPool:
 
     # -- placement -----------------------------------------------------------------------------------------
 
-    def _idle(self, kind: ActorKind | None = None, *, other_than: ActorKind | None = None, node_id: str | None = None) -> list[PooledActor]:
-        idle = [
-            a
-            for a in self._actors
-            if not a.busy and (kind is None or a.kind == kind) and a.kind != other_than and (node_id is None or a.node_id == node_id)
-        ]
+    def _idle(self, kind: ActorKind | None = None, *, other_than: ActorKind | None = None) -> list[PooledActor]:
+        idle = [a for a in self._actors if not a.busy and (kind is None or a.kind == kind) and a.kind != other_than]
         return sorted(idle, key=lambda a: a.idle_since)
 
     def _room_on(self, kind: ActorKind) -> str | None:
         """The node to start a new actor of `kind` on without evicting anything, or None.
 
         Nodes without resources the kind does not ask for come first (a CPU run should leave a
-        GPU node to GPU runs), then the node with the most CPU to spare, which spreads runs out.
+        GPU node to GPU runs), then the node with the least CPU to spare: runs are packed, so a
+        node with nothing on it stays empty and the autoscaler can remove it.
         """
         needs = kind.needs()
-        used = {node: self.used(node) for node in self.nodes}
-        fitting = [node for node, capacity in self.nodes.items() if _fits(capacity, used[node], needs)]
+        fitting = [node for node, capacity in self.nodes.items() if _fits(capacity, self._used.get(node, {}), needs)]
         if not fitting:
             return None
 
         def preference(node: str) -> tuple[int, float]:
             capacity = self.nodes[node]
-            extra = sum(1 for name, amount in capacity.items() if name not in needs and name not in ("CPU", "memory") and amount > 0)
-            return (extra, -(capacity.get("CPU", 0.0) - used[node].get("CPU", 0.0)))
+            extra = sum(1 for name, amount in capacity.items() if name not in needs and not _common(name) and amount > 0)
+            return (extra, capacity.get("CPU", 0.0) - self._used.get(node, {}).get("CPU", 0.0))
 
         return min(fitting, key=preference)
 
     def _evictions(self, kind: ActorKind) -> tuple[str, list[PooledActor]] | None:
         """The node where evicting the fewest longest-idle actors of other kinds makes room, and those actors."""
         needs = kind.needs()
+        idle_on: dict[str, list[PooledActor]] = {}
+        for actor in self._idle(other_than=kind):
+            idle_on.setdefault(actor.node_id, []).append(actor)
         best: tuple[str, list[PooledActor]] | None = None
         for node, capacity in self.nodes.items():
-            used, freed, chosen = self.used(node), {}, []
-            for actor in self._idle(other_than=kind, node_id=node):
+            used, freed, chosen = self._used.get(node, {}), {}, []
+            for actor in idle_on.get(node, []):
                 if _fits(capacity, used, needs, freed):
                     break
                 chosen.append(actor)
@@ -149,7 +156,7 @@ class ActorPool:
 
     def free_slots(self, unit: float = 0.5) -> int:
         """Roughly how many more runs could start now: idle actors, plus room for new small ones."""
-        spare = sum(max(0.0, capacity.get("CPU", 0.0) - self.used(node).get("CPU", 0.0)) for node, capacity in self.nodes.items())
+        spare = sum(max(0.0, capacity.get("CPU", 0.0) - self._used.get(node, {}).get("CPU", 0.0)) for node, capacity in self.nodes.items())
         return len(self._idle()) + int(spare / unit + _EPSILON)
 
     def can_host(self, kind: ActorKind) -> bool:
@@ -178,7 +185,9 @@ class ActorPool:
     def _start(self, kind: ActorKind, node: str) -> PooledActor:
         actor = PooledActor(next(self._numbers), kind, self._create(kind, node), node)
         self._actors.append(actor)
+        _add(self._used.setdefault(node, {}), kind.needs())
         self.started += 1
+        self.generation += 1
         return actor
 
     def release(self, actor: PooledActor, *, retire: bool) -> None:
@@ -194,7 +203,7 @@ class ActorPool:
 
     def discard(self, actor: PooledActor) -> None:
         if actor in self._actors:
-            self._actors.remove(actor)
+            self._forget(actor)
             self._destroy(actor.handle)
 
     def prestart(self, kind: ActorKind, count: int) -> None:

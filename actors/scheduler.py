@@ -35,7 +35,7 @@ from tether.runtime.store.tables import Environment, WorkerVersion
 
 from tether.actors import backlog
 from tether.actors.fairness import Candidate, Occupancy, QueueLimits, TurnBook, choose, lane_capacity
-from tether.actors.nodes import ClusterView
+from tether.actors.nodes import ClusterView, NodeAwareness
 from tether.actors.pool import ActorKind, ActorPool, PooledActor
 from tether.actors.run_actor import RunActor
 from tether.actors.timers import CONFIG_TTL, LANES_TTL, TimersAndRecovery
@@ -44,7 +44,6 @@ log = logging.getLogger("tether.scheduler")
 S = RunStatus
 _r = runs.runs_table.c
 MAX_LANES_PER_TICK = 200
-DEMAND_PROBE = 16  # queued runs looked at, while the cluster is full, to tell the autoscaler what they need
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,7 @@ class SchedulerSettings:
     timeout_grace: float = 15.0
     max_creation_failures: int = 3
     idle_actor_timeout: float = 300.0  # seconds an idle actor beyond the warm ones keeps its resources
+    node_death_window: float = 30.0  # seconds an unreachable actor's node is watched before its death is the actor's alone
     fault: str | None = None  # a fault point to arm in this process (see tether.runtime.faults)
 
 
@@ -75,7 +75,7 @@ def _lane_queue(environment_id: str, queue: str) -> str:
     return f"{environment_id}\x1f{queue}"
 
 
-class SchedulerCore(TimersAndRecovery):
+class SchedulerCore(TimersAndRecovery, NodeAwareness):
     """The Scheduler's logic, separate from the Ray actor shell so its counters are easy to read."""
 
     def __init__(self, database_url: str, settings: SchedulerSettings) -> None:
@@ -211,32 +211,32 @@ class SchedulerCore(TimersAndRecovery):
         self._warm(current)
         self.pool.retire_stale(lambda kind: current.get(kind.environment_id) == kind.version)
         self.pool.retire_idle(self.settings.idle_actor_timeout, self._spares)
+        if self.cluster.demand_due():
+            self._probe_demand(current)
+        self.cluster.ask_autoscaler()
         room = self.pool.free_slots()
-        probing = self.cluster.demand_due()
-        if room <= 0 and not probing:
-            self.cluster.ask_autoscaler()
+        if room <= 0:
             return  # nothing could start: do not even look at the backlog
-        self.cluster.start_round()
-        candidates = self._candidates(max(room, DEMAND_PROBE if probing else 0), current)
-        try:
-            self._start_some(candidates, current)
-        finally:
-            self.cluster.ask_autoscaler()
+        self._start_some(self._candidates(room, current))
 
-    def _start_some(self, candidates: list[tuple[Candidate, str | None]], current: dict[str, str]) -> None:
+    def _kind_of(self, cand: Candidate, version: str | None) -> tuple[ActorKind, TaskSpec] | None:
+        spec = self._spec(cand.environment_id, version, cand.task_identifier) if version else None
+        if spec is None or version is None:
+            return None
+        return ActorKind(cand.environment_id, version, PRESETS.get(cand.machine) or spec.machine_spec), spec
+
+    def _start_some(self, candidates: list[tuple[Candidate, str | None]]) -> None:
         if not candidates:
             return
         kinds: dict[str, ActorKind] = {}
         specs: dict[str, TaskSpec] = {}
         for cand, version in candidates:
-            spec = self._spec(cand.environment_id, version, cand.task_identifier)
-            if spec is None or version is None:
+            found = self._kind_of(cand, version)
+            if found is None:
                 if version is not None:
                     self._fail_if_task_is_gone(cand)
                 continue
-            machine = PRESETS.get(cand.machine) or spec.machine_spec
-            kinds[cand.run_id] = ActorKind(cand.environment_id, version, machine)
-            specs[cand.run_id] = spec
+            kinds[cand.run_id], specs[cand.run_id] = found
         reserved: dict[str, PooledActor] = {}
 
         def can_start(cand: Candidate) -> bool:
@@ -248,11 +248,6 @@ class SchedulerCore(TimersAndRecovery):
             return True
 
         chosen = choose([c for c, _ in candidates], self._limits_of, self.occupancy, self.turns, can_start)
-        taken = {c.run_id for c in chosen}
-        for cand, _ in candidates:  # what could not be placed is demand for the autoscaler
-            kind = kinds.get(cand.run_id)
-            if kind is not None and cand.run_id not in taken and not self.pool.can_host(kind):
-                self.cluster.wanted(kind)
         if not chosen:
             return
         token = uuid.uuid4().hex
@@ -311,15 +306,6 @@ class SchedulerCore(TimersAndRecovery):
                 self._warmed.add((env, version))
                 self.pool.prestart(ActorKind(env, version, PRESETS["small-1x"]), self.settings.warm_actors)
 
-    def _refresh_cluster(self, *, force: bool = False) -> None:
-        if self.cluster.refresh(force=force):
-            self._warmed.clear()  # warm actors on a node that left are started again elsewhere
-
-    def _spares(self, kind: ActorKind) -> int:
-        """How many idle actors of a kind are kept however long they idle: the warm ones of current versions."""
-        warm = kind.machine == PRESETS["small-1x"] and self.current_versions.get(kind.environment_id) == kind.version
-        return self.settings.warm_actors if warm else 0
-
     # -- one run ------------------------------------------------------------------------------------------------
 
     async def _run(self, flight: InFlight) -> None:
@@ -329,15 +315,15 @@ class SchedulerCore(TimersAndRecovery):
             result = await flight.actor.handle.execute.remote(flight.run_id, flight.token, flight.spec.max_runs_per_actor)
         except Exception as exc:  # RayActorError and friends: the actor itself is gone
             died = exc
-        self.in_flight.pop(flight.run_id, None)
-        self.occupancy.remove(flight.lane)
-        self.finished += 1
         node_lost = False
         if died is not None:
             self.pool.discard(flight.actor)
-            self._refresh_cluster(force=True)
-            node_lost = not self.cluster.is_live(flight.actor.node_id)
-        else:
+            if flight.stopping is None:  # still in flight meanwhile: its lease is not judged, its slot stays held
+                node_lost = await self._lost_with_its_node(flight.actor.node_id, died)
+        self.in_flight.pop(flight.run_id, None)
+        self.occupancy.remove(flight.lane)
+        self.finished += 1
+        if died is None:
             self.creation_failures.pop(flight.run_id, None)
             self.node_losses.pop(flight.run_id, None)
             self.pool.release(flight.actor, retire=False)
@@ -364,35 +350,6 @@ class SchedulerCore(TimersAndRecovery):
         flight.stop_asked = time.monotonic()
         flight.actor.handle.stop.remote(run_id, reason)
         return True
-
-    def _failure_hook(self, row: Any, reason: str) -> None:
-        """Run on_failure for a run that ended outside its actor, in a fresh actor of its version."""
-        if not row.version:
-            return
-        info = self.catalog.version(row.environment_id, row.version)
-        spec = info.tasks.get(row.task_identifier) if info else None
-        if spec is None:
-            return
-        machine = PRESETS.get(row.machine) or spec.machine_spec
-        kind = ActorKind(row.environment_id, row.version, machine)
-        if not self.pool.can_host(kind):
-            log.warning("no room to run on_failure for %s (%s)", row.id, reason)
-            return
-        actor = self.pool.acquire(kind)
-
-        async def call() -> None:
-            try:
-                await actor.handle.failure_hook.remote(row.id, reason)
-                self.pool.release(actor, retire=False)
-            except Exception:
-                self.pool.discard(actor)
-
-        asyncio.get_running_loop().create_task(call())
-
-    def cluster_status(self) -> dict[str, Any]:
-        """The nodes, what the pool holds on each and the runs executing there; what queued runs wait for."""
-        self.cluster.refresh()
-        return {"nodes": self.cluster.describe(self.in_flight), "waitingFor": self.cluster.describe_demand()}
 
     def stats(self) -> dict[str, Any]:
         return {

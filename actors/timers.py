@@ -15,12 +15,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tether._wire import as_utc, utcnow
+from tether.machines import PRESETS
 from tether.runtime import lifecycle, runs, schedules, waits
 from tether.runtime.catalog import Catalog, TaskSpec
 from tether.runtime.states import ACTIVE, RunStatus
 from tether.runtime.store.database import Store
 
 from tether.actors.fairness import Candidate
+from tether.actors.pool import ActorKind, ActorPool
 
 log = logging.getLogger("tether.scheduler")
 S = RunStatus
@@ -59,7 +61,7 @@ class TimersAndRecovery:
     # Provided by SchedulerCore.
     _spec: Callable[[str, str | None, str], TaskSpec | None]
     _refresh_config: Callable[[], None]
-    _failure_hook: Callable[[Any, str], None]
+    pool: ActorPool
     stop: Callable[[str, str], bool]
     _destroy_actor: Callable[[Any], None]
 
@@ -152,7 +154,7 @@ class TimersAndRecovery:
         treated as a crash after MAX_NODE_LOSSES, so one that takes its node down cannot loop for ever."""
         losses = self.node_losses[run_id] = self.node_losses.get(run_id, 0) + 1
         if losses > MAX_NODE_LOSSES:
-            self._recover_lost(run_id, f"{reason} ({losses} times)")
+            self._recover_lost(run_id, f"{reason} ({losses} times)")  # forgets the count
             return
         self.recovered += 1
         self._lanes_read_at = -LANES_TTL
@@ -161,6 +163,7 @@ class TimersAndRecovery:
 
     def _recover_lost(self, run_id: str, reason: str) -> None:
         """A run whose actor died: retry it per its policy, or end it CRASHED."""
+        self.node_losses.pop(run_id, None)
         self.recovered += 1
         self._lanes_read_at = -LANES_TTL
         with self.store.write() as conn:
@@ -186,6 +189,30 @@ class TimersAndRecovery:
         self.crashed += 1
         if outcome == S.CRASHED:
             self._failure_hook(current, "CRASHED")
+
+    def _failure_hook(self, row: Any, reason: str) -> None:
+        """Run on_failure for a run that ended outside its actor, in a fresh actor of its version."""
+        if not row.version:
+            return
+        info = self.catalog.version(row.environment_id, row.version)
+        spec = info.tasks.get(row.task_identifier) if info else None
+        if spec is None:
+            return
+        machine = PRESETS.get(row.machine) or spec.machine_spec
+        kind = ActorKind(row.environment_id, row.version, machine)
+        if not self.pool.can_host(kind):
+            log.warning("no room to run on_failure for %s (%s)", row.id, reason)
+            return
+        actor = self.pool.acquire(kind)
+
+        async def call() -> None:
+            try:
+                await actor.handle.failure_hook.remote(row.id, reason)
+                self.pool.release(actor, retire=False)
+            except Exception:
+                self.pool.discard(actor)
+
+        asyncio.get_running_loop().create_task(call())
 
     def _fail_if_task_is_gone(self, cand: Candidate) -> None:
         """A queued run whose task is not in the version it would run on (removed or renamed since it

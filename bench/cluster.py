@@ -99,6 +99,8 @@ def failover(url: str, args: argparse.Namespace, fast: bool) -> list[float]:
             if all(i in where for i in ids) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
+        if ids[0] not in where:
+            raise TimeoutError("the runs did not all start within 120 s")
         victim = next(name for name, node in cluster.nodes.items() if node == where[ids[0]])
         on_victim = [i for i in ids if where.get(i) == cluster.nodes[victim]]
         killed_at = cluster.kill_node(victim)

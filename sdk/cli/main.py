@@ -115,7 +115,7 @@ def start(
     port: Annotated[int, typer.Option(help="Gateway port")] = 8030,
     host: Annotated[str, typer.Option(help="Gateway host")] = "0.0.0.0",
     public_url: Annotated[
-        str | None, typer.Option(envvar="TETHER_PUBLIC_URL", help="Where clients reach the gateway (default: this node's address)")
+        str | None, typer.Option(envvar="TETHER_PUBLIC_URL", help="Where runs and clients reach the gateway (default: this machine's address and --port)")
     ] = None,
 ) -> None:
     """Run in production: against a Ray cluster and PostgreSQL, without reloading."""
@@ -133,8 +133,13 @@ def start(
 def status() -> None:
     """Show the cluster's nodes, the runs executing on each, and the queues (from the gateway at TETHER_API_URL)."""
     from tether.cli.status import show
+    from tether.errors import TetherError
 
-    show(console)
+    try:
+        show(console)
+    except TetherError as exc:  # no gateway there, a wrong key, the Scheduler not answering: say so, no traceback
+        console.print(f"[red]{exc}[/]", soft_wrap=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -71,7 +71,8 @@ class Stack:
 
     @property
     def public_url(self) -> str:
-        """`public_url` if set; else, for a gateway on every interface, this node's address (what other nodes reach)."""
+        """`public_url` if set; else, for a gateway on every interface, this machine's address as Ray would pick
+        it (on a machine with several networks, set `public_url`)."""
         if self.settings.public_url:
             return self.settings.public_url.rstrip("/")
         if self.settings.host in ("0.0.0.0", "::"):
@@ -94,7 +95,8 @@ class Stack:
         self.register()
         # Runs create tokens whose callback URL names the gateway, and call it through the SDK: every
         # worker process of this job, on every node, is given its address.
-        public_url = os.environ.setdefault("TETHER_API_URL", self.public_url)
+        public_url = self.public_url
+        os.environ.setdefault("TETHER_API_URL", public_url)  # this process's own SDK calls, unless pointed elsewhere
         start_ray(self.settings.ray_address, num_cpus=self.settings.num_cpus, project_root=str(self.config.root), env_vars={"TETHER_API_URL": public_url})
         self.scheduler = ensure_scheduler(self.settings.database_url, self.settings.scheduler)
         self.engine = Engine(self.store, RayControl(), public_url=public_url)

@@ -136,15 +136,17 @@ class LocalCluster:
             except Exception:
                 pass
         try:
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)  # whatever is left of its session: raylets, workers
+            except ProcessLookupError:
+                pass
             self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # whatever is left of its session: raylets, workers
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=30)
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
+        finally:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
 
     def __enter__(self) -> LocalCluster:
         return self
@@ -167,6 +169,27 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _kill_machine(cluster: Any, node: Any) -> None:
+    """What a machine's loss does to its processes: every one dies at once. Ray's `remove_node` kills the
+    processes it started (the raylet and its helpers); the workers the raylet started, and what they
+    started (a RunActor's zygote and run process), are killed here in the same instant."""
+    import psutil
+    from ray._private import ray_constants
+
+    doomed = []
+    for info in node.all_processes.get(ray_constants.PROCESS_TYPE_RAYLET, []):
+        try:
+            doomed += psutil.Process(info.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            pass
+    for process in doomed:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    cluster.remove_node(node, allow_graceful=False)
 
 
 def main(config: dict[str, Any]) -> None:
@@ -211,7 +234,7 @@ def main(config: dict[str, Any]) -> None:
                     _say(id=nodes[request["name"]].node_id)
                 elif op == "kill_node":
                     at = time.time()
-                    cluster.remove_node(nodes.pop(request["name"]), allow_graceful=False)
+                    _kill_machine(cluster, nodes.pop(request["name"]))
                     _say(at=at)
                 elif op == "autoscaler_request":
                     from ray._private.ray_constants import AUTOSCALER_RESOURCE_REQUEST_CHANNEL

@@ -230,9 +230,26 @@ def test_cpu_runs_go_to_nodes_without_extra_resources_first(ray: FakeRay) -> Non
     assert pool.acquire(V1).node_id == "accel"  # only when the plain node is full
 
 
-def test_runs_spread_over_nodes_with_the_most_room(ray: FakeRay) -> None:
-    pool = ActorPool(ray.create, ray.destroy, {"a": CPU_NODE, "b": CPU_NODE})
-    assert sorted(pool.acquire(BIG).node_id for _ in range(2)) == ["a", "b"]
+def test_runs_are_packed_onto_the_busiest_node_that_fits_so_an_empty_node_stays_empty(ray: FakeRay) -> None:
+    pool = ActorPool(ray.create, ray.destroy, {"a": CPU_NODE, "b": CPU_NODE, "c": CPU_NODE})
+    first = pool.acquire(BIG).node_id
+    assert pool.acquire(BIG).node_id == first  # the node already in use, while it has room
+    third = pool.acquire(BIG).node_id
+    assert third != first
+    assert pool.acquire(V1).node_id == third
+    assert len({a.node_id for a in pool.actors}) == 2
+
+
+def test_used_is_kept_per_node_as_actors_come_and_go(ray: FakeRay) -> None:
+    pool = ActorPool(ray.create, ray.destroy, {"a": CPU_NODE})
+    actors = [pool.acquire(V1) for _ in range(3)]
+    assert pool.used("a")["CPU"] == 1.5
+    pool.release(actors[0], retire=True)
+    pool.discard(actors[1])
+    assert pool.used("a")["CPU"] == 0.5
+    generation = pool.generation
+    pool.set_nodes({})
+    assert pool.used("a")["CPU"] == 0.0 and pool.generation > generation
 
 
 def test_a_kind_no_node_can_fit_is_not_hosted_even_when_the_sum_of_nodes_could(ray: FakeRay) -> None:
@@ -250,9 +267,11 @@ def test_a_custom_resource_no_node_has_is_infeasible_until_a_node_with_it_joins(
 
 
 def test_actors_on_a_node_that_left_are_dropped_without_being_destroyed(ray: FakeRay) -> None:
-    pool = ActorPool(ray.create, ray.destroy, {"a": CPU_NODE, "b": CPU_NODE})
+    one_cpu = {"CPU": 1.0, "memory": 8.0 * GIB}
+    pool = ActorPool(ray.create, ray.destroy, {"a": one_cpu, "b": one_cpu})
     on_a, on_b = pool.acquire(BIG), pool.acquire(BIG)
-    lost = pool.set_nodes({on_b.node_id: CPU_NODE})
+    assert on_a.node_id != on_b.node_id
+    lost = pool.set_nodes({on_b.node_id: one_cpu})
     assert lost == [on_a]
     assert pool.actors == [on_b]
     assert ray.destroyed == []  # they died with their node
