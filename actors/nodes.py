@@ -70,6 +70,14 @@ def _request(bundles: list[dict[str, float]]) -> None:
     request_resources(bundles=bundles)
 
 
+def _says_node_left(died: BaseException) -> bool:
+    """Ray's own word that an actor went with its node: drained (preempted), declared dead, or a pinned
+    creation on a node that no longer exists."""
+    if isinstance(died, ray.exceptions.ActorUnschedulableError):
+        return True
+    return isinstance(died, ray.exceptions.ActorDiedError) and (died.preempted or "its node has died" in str(died))
+
+
 def withdraw_from_autoscaler() -> None:
     """Ask the autoscaler for nothing (Tether is stopping: a request stays until replaced)."""
     try:
@@ -110,6 +118,15 @@ class ClusterView:
 
     def is_live(self, node_id: str) -> bool:
         return node_id in self.nodes
+
+    def forget(self, node_id: str) -> list[PooledActor]:
+        """A node Ray said is gone, before a read of the nodes shows it: place nothing more there."""
+        if node_id not in self.nodes:
+            return []
+        self.nodes = {n: node for n, node in self.nodes.items() if n != node_id}
+        self.nodes_lost += 1
+        log.warning("node %s left the cluster", node_id[:8])
+        return self.pool.set_nodes({node.id: node.resources for node in self.nodes.values()})
 
     # -- demand -----------------------------------------------------------------------------------------
 
@@ -229,11 +246,13 @@ class NodeAwareness:
         dead. But a node whose processes were killed makes its actors unreachable within seconds,
         while it stays listed alive until those checks fail (about 15 s by default): an actor that
         is only unreachable is watched for `node_death_window` seconds before its death is put down
-        to the actor alone.
+        to the actor alone. Once a node is found gone, no new actor is placed on it.
         """
-        if isinstance(died, ray.exceptions.ActorDiedError) and (died.preempted or "its node has died" in str(died)):
+        if _says_node_left(died):
+            self._node_left(node_id)
             return True
         deadline = time.monotonic() + self.settings.node_death_window
+        await asyncio.sleep(FORCED_READ_GAP)  # a read of the nodes taken after this death, not before it
         while True:
             self._refresh_cluster(force=True)
             if not self.cluster.is_live(node_id):
@@ -241,6 +260,10 @@ class NodeAwareness:
             if not isinstance(died, ray.exceptions.ActorUnavailableError) or time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(0.5)
+
+    def _node_left(self, node_id: str) -> None:
+        if self.cluster.forget(node_id):
+            self._warmed.clear()
 
     def cluster_status(self) -> dict[str, Any]:
         """The nodes, what the pool holds on each and the runs executing there; what queued runs wait for."""

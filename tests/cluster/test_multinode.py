@@ -125,7 +125,9 @@ def test_runs_of_a_killed_worker_finish_on_another_node_exactly_once(cluster: Lo
         cluster.kill_node("doomed")
         outcomes = [finished(http, i, timeout=120) for i in ids]
         after = finished(http, trigger(http, "echo", {"after": "a worker left"}))  # new runs still start
-    assert [o["status"] for o in outcomes] == ["COMPLETED"] * 4 and after["status"] == "COMPLETED"
+    assert [o["status"] for o in outcomes] == ["COMPLETED"] * 4 and after["status"] == "COMPLETED", [
+        (o["status"], o.get("error"), [a["status"] for a in o["attempts"]]) for o in outcomes
+    ]
     lines = read(path)
     for n, outcome in enumerate(outcomes):
         starts = [line for line in lines if line["event"] == "start" and line["run"] == n]

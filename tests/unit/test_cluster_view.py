@@ -103,3 +103,21 @@ def test_the_status_names_each_nodes_resources_without_rays_node_markers(ray: Fa
     assert node["resources"] == {"CPU": 4.0, "memory": 16.0 * GIB, "accel": 2.0}
     assert node["used"] == {"CPU": 0.5, "memory": 0.5 * GIB}
     assert (node["actors"], node["idleActors"], node["runs"]) == (1, 0, [])
+
+
+def test_a_node_ray_says_is_gone_is_forgotten_at_once(ray: FakeRay) -> None:
+    ray.node("a")
+    ray.node("b", wide=1.0)
+    cluster = view(ray)
+    on_b = cluster.pool.acquire(WIDE)
+    assert cluster.forget("b") == [on_b]
+    assert not cluster.pool.can_host(WIDE)  # nothing more is placed there, before the next read
+    assert cluster.forget("b") == [] and cluster.nodes_lost == 1
+
+
+def test_only_rays_word_that_the_node_went_counts_as_its_loss_at_once() -> None:
+    from ray import exceptions
+
+    assert nodes._says_node_left(exceptions.ActorUnschedulableError("The node specified via NodeAffinitySchedulingStrategy doesn't exist"))
+    assert not nodes._says_node_left(exceptions.ActorDiedError())  # a worker process that died: the node may be fine
+    assert not nodes._says_node_left(exceptions.ActorUnavailableError("Socket closed", None))  # to be watched, not judged
