@@ -214,5 +214,11 @@ def runs_cancel(run_id: str) -> None:
 
 
 def main() -> None:  # pragma: no cover - console entry
+    from tether.errors import TetherError
+
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    app()
+    try:
+        app()
+    except TetherError as exc:  # a refusal or an unreachable gateway is a message, not a traceback
+        console.print(f"[red]{type(exc).__name__}: {exc}[/]", soft_wrap=True)
+        raise SystemExit(1) from None
