@@ -181,7 +181,8 @@ def _kill_machine(cluster: Any, node: Any) -> None:
     doomed = []
     for info in node.all_processes.get(ray_constants.PROCESS_TYPE_RAYLET, []):
         try:
-            doomed += psutil.Process(info.process.pid).children(recursive=True)
+            raylet = psutil.Process(info.process.pid)
+            doomed += [raylet, *raylet.children(recursive=True)]  # the raylet first: it reports no worker's death
         except psutil.NoSuchProcess:
             pass
     for process in doomed:
