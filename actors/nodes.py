@@ -105,7 +105,10 @@ class ClusterView:
         if since < (FORCED_READ_GAP if force else NODES_TTL):
             return []
         self._read_at = time.monotonic()
-        nodes = live_nodes()
+        return self._adopt(live_nodes())
+
+    def _adopt(self, nodes: dict[str, Node]) -> list[PooledActor]:
+        """These are the live nodes now: the pool follows; the actors lost with nodes that left."""
         gone = set(self.nodes) - set(nodes)
         joined = set(nodes) - set(self.nodes)
         if gone:
@@ -121,12 +124,7 @@ class ClusterView:
 
     def forget(self, node_id: str) -> list[PooledActor]:
         """A node Ray said is gone, before a read of the nodes shows it: place nothing more there."""
-        if node_id not in self.nodes:
-            return []
-        self.nodes = {n: node for n, node in self.nodes.items() if n != node_id}
-        self.nodes_lost += 1
-        log.warning("node %s left the cluster", node_id[:8])
-        return self.pool.set_nodes({node.id: node.resources for node in self.nodes.values()})
+        return self._adopt({n: node for n, node in self.nodes.items() if n != node_id})
 
     # -- demand -----------------------------------------------------------------------------------------
 
@@ -158,7 +156,6 @@ class ClusterView:
             return
         self._ask_failed = False
         self._asked = key
-
 
     # -- what `tether status` shows --------------------------------------------------------------------
 
@@ -207,7 +204,7 @@ class NodeAwareness:
 
     # Provided by SchedulerCore.
     _candidates: Callable[[int, dict[str, str]], list[tuple[Candidate, str | None]]]
-    _kind_of: Callable[[Candidate, str | None], tuple[ActorKind, Any] | None]
+    _kind_of: Callable[[str, str | None, str, str | None], tuple[ActorKind, Any] | None]
     in_flight: dict[str, Any]
 
     def _refresh_cluster(self, *, force: bool = False) -> None:
@@ -230,7 +227,7 @@ class NodeAwareness:
         room = self.pool.free_slots()
         wanted: list[ActorKind] = []
         for cand, version in self._candidates(MAX_DEMAND // 2, current):
-            found = self._kind_of(cand, version)
+            found = self._kind_of(cand.environment_id, version, cand.task_identifier, cand.machine)
             if found is None:
                 continue
             if room > 0 and self.pool.can_host(found[0]):

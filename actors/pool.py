@@ -107,10 +107,6 @@ class ActorPool:
         _add(self._used.setdefault(actor.node_id, {}), actor.kind.needs(), -1.0)
         self.generation += 1
 
-    def feasible(self, kind: ActorKind) -> bool:
-        """Whether some node could host this kind were it empty (if not, only a new node can)."""
-        return any(_fits(capacity, {}, kind.needs()) for capacity in self.nodes.values())
-
     # -- placement -----------------------------------------------------------------------------------------
 
     def _idle(self, kind: ActorKind | None = None, *, other_than: ActorKind | None = None) -> list[PooledActor]:

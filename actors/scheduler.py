@@ -219,11 +219,12 @@ class SchedulerCore(TimersAndRecovery, NodeAwareness):
             return  # nothing could start: do not even look at the backlog
         self._start_some(self._candidates(room, current))
 
-    def _kind_of(self, cand: Candidate, version: str | None) -> tuple[ActorKind, TaskSpec] | None:
-        spec = self._spec(cand.environment_id, version, cand.task_identifier) if version else None
+    def _kind_of(self, environment_id: str, version: str | None, task_id: str, machine: str | None) -> tuple[ActorKind, TaskSpec] | None:
+        """The actor a run of `task_id` in `version` needs (its machine preset, else its task's) and the task's spec."""
+        spec = self._spec(environment_id, version, task_id) if version else None
         if spec is None or version is None:
             return None
-        return ActorKind(cand.environment_id, version, PRESETS.get(cand.machine) or spec.machine_spec), spec
+        return ActorKind(environment_id, version, PRESETS.get(machine or "") or spec.machine_spec), spec
 
     def _start_some(self, candidates: list[tuple[Candidate, str | None]]) -> None:
         if not candidates:
@@ -231,7 +232,7 @@ class SchedulerCore(TimersAndRecovery, NodeAwareness):
         kinds: dict[str, ActorKind] = {}
         specs: dict[str, TaskSpec] = {}
         for cand, version in candidates:
-            found = self._kind_of(cand, version)
+            found = self._kind_of(cand.environment_id, version, cand.task_identifier, cand.machine)
             if found is None:
                 if version is not None:
                     self._fail_if_task_is_gone(cand)

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tether._wire import as_utc, utcnow
-from tether.machines import PRESETS
 from tether.runtime import lifecycle, runs, schedules, waits
 from tether.runtime.catalog import Catalog, TaskSpec
 from tether.runtime.states import ACTIVE, RunStatus
@@ -60,6 +59,7 @@ class TimersAndRecovery:
 
     # Provided by SchedulerCore.
     _spec: Callable[[str, str | None, str], TaskSpec | None]
+    _kind_of: Callable[[str, str | None, str, str | None], tuple[ActorKind, TaskSpec] | None]
     _refresh_config: Callable[[], None]
     pool: ActorPool
     stop: Callable[[str, str], bool]
@@ -192,14 +192,10 @@ class TimersAndRecovery:
 
     def _failure_hook(self, row: Any, reason: str) -> None:
         """Run on_failure for a run that ended outside its actor, in a fresh actor of its version."""
-        if not row.version:
+        found = self._kind_of(row.environment_id, row.version, row.task_identifier, row.machine)
+        if found is None:
             return
-        info = self.catalog.version(row.environment_id, row.version)
-        spec = info.tasks.get(row.task_identifier) if info else None
-        if spec is None:
-            return
-        machine = PRESETS.get(row.machine) or spec.machine_spec
-        kind = ActorKind(row.environment_id, row.version, machine)
+        kind = found[0]
         if not self.pool.can_host(kind):
             log.warning("no room to run on_failure for %s (%s)", row.id, reason)
             return

@@ -255,13 +255,12 @@ def test_used_is_kept_per_node_as_actors_come_and_go(ray: FakeRay) -> None:
 def test_a_kind_no_node_can_fit_is_not_hosted_even_when_the_sum_of_nodes_could(ray: FakeRay) -> None:
     pool = ActorPool(ray.create, ray.destroy, {"a": CPU_NODE, "b": CPU_NODE})
     four_cpus = ActorKind("env", "v1", PRESETS["large-1x"])  # 4 CPUs: two nodes of 2 have them only together
-    assert not pool.feasible(four_cpus)
     assert not pool.can_host(four_cpus)
 
 
 def test_a_custom_resource_no_node_has_is_infeasible_until_a_node_with_it_joins(ray: FakeRay) -> None:
     pool = ActorPool(ray.create, ray.destroy, {"cpu": CPU_NODE})
-    assert not pool.feasible(ACCEL) and not pool.can_host(ACCEL)
+    assert not pool.can_host(ACCEL)
     pool.set_nodes({"cpu": CPU_NODE, "accel": ACCEL_NODE})
     assert pool.can_host(ACCEL)
 
