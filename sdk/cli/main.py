@@ -9,14 +9,33 @@ import threading
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-app = typer.Typer(help="Tether: durable background tasks for Python, on Ray.", no_args_is_help=True, add_completion=False)
+from tether.errors import TetherError
+
+console = Console()
+
+
+class _Commands(TyperGroup):
+    """Every command's Tether errors (a refusal, an unreachable gateway) become one line and exit code 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TetherError as exc:
+            console.print(f"[red]{type(exc).__name__}: {exc}[/]", soft_wrap=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_Commands, help="Tether: durable background tasks for Python, on Ray.", no_args_is_help=True, add_completion=False
+)
 runs_app = typer.Typer(help="Inspect and manage runs.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
-console = Console()
 
 EXAMPLE_TASK = '''"""An example task: trigger it with `tether trigger hello-world --payload '{"name": "Ada"}'`."""
 
@@ -133,13 +152,8 @@ def start(
 def status() -> None:
     """Show the cluster's nodes, the runs executing on each, and the queues (from the gateway at TETHER_API_URL)."""
     from tether.cli.status import show
-    from tether.errors import TetherError
 
-    try:
-        show(console)
-    except TetherError as exc:  # no gateway there, a wrong key, the Scheduler not answering: say so, no traceback
-        console.print(f"[red]{exc}[/]", soft_wrap=True)
-        raise typer.Exit(1) from None
+    show(console)
 
 
 @app.command()
@@ -214,11 +228,5 @@ def runs_cancel(run_id: str) -> None:
 
 
 def main() -> None:  # pragma: no cover - console entry
-    from tether.errors import TetherError
-
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    try:
-        app()
-    except TetherError as exc:  # a refusal or an unreachable gateway is a message, not a traceback
-        console.print(f"[red]{type(exc).__name__}: {exc}[/]", soft_wrap=True)
-        raise SystemExit(1) from None
+    app()
