@@ -35,9 +35,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 from cluster.harness import LocalCluster  # noqa: E402  (the tests' multi-node harness)
-from throughput import postgres_database, sqlite_database  # noqa: E402
+from throughput import postgres_database, sqlite_database, wait_for_batch  # noqa: E402
 
 PROJECT = HERE / "project"
+BATCH_TIMEOUT = 900.0  # seconds a set of runs may take before the benchmark gives up
 
 
 def _client(cluster: LocalCluster) -> httpx.Client:
@@ -51,36 +52,22 @@ def _batch(http: httpx.Client, task: str, payloads: list[Any]) -> str:
     return str(response.json()["id"])
 
 
-def _wait_batch(url: str, batch: str, count: int, timeout: float = 900) -> None:
-    """Until every run of the batch is COMPLETED, read straight from the store (keeps the gateway out of the timing)."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(url)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            with engine.connect() as conn:
-                counts = dict(conn.execute(text("SELECT status, count(*) FROM runs WHERE batch_id = :b GROUP BY status"), {"b": batch}).all())
-            failed = {s: n for s, n in counts.items() if s in ("FAILED", "CRASHED", "SYSTEM_FAILURE", "TIMED_OUT")}
-            if failed:
-                raise RuntimeError(f"runs of batch {batch} failed: {failed}")
-            if counts.get("COMPLETED", 0) >= count:
-                return
-            time.sleep(0.05)
-    finally:
-        engine.dispose()
-    raise TimeoutError(f"batch {batch} did not finish in {timeout}s")
-
-
 def throughput(url: str, workers: int, args: argparse.Namespace) -> dict[str, float]:
+    from tether.runtime.store.database import Store
+
     nodes = {f"w{i}": {"num_cpus": 1} for i in range(workers)}
     rates = {}
-    with LocalCluster(url, nodes, project=PROJECT, scheduler={"warm_actors": 2}) as cluster, _client(cluster) as http:
-        _wait_batch(url, _batch(http, "spin", [{"ms": 1}] * 20), 20)  # warm-up: actors booted on every node
-        for task, payload in (("spin", {"ms": args.spin_ms}), ("noop", None)):
-            started = time.monotonic()
-            _wait_batch(url, _batch(http, task, [payload] * args.runs), args.runs)
-            rates[task] = args.runs / (time.monotonic() - started)
+    store = Store(url)  # runs are counted straight from the store: the gateway stays out of the timing
+    try:
+        with LocalCluster(url, nodes, project=PROJECT, scheduler={"warm_actors": 2}) as cluster, _client(cluster) as http:
+            # Warm-up: actors booted on every node.
+            wait_for_batch(store, _batch(http, "spin", [{"ms": 1}] * 20), 20, time.perf_counter() + BATCH_TIMEOUT)
+            for task, payload in (("spin", {"ms": args.spin_ms}), ("noop", None)):
+                started = time.perf_counter()
+                wait_for_batch(store, _batch(http, task, [payload] * args.runs), args.runs, started + BATCH_TIMEOUT)
+                rates[task] = args.runs / (time.perf_counter() - started)
+    finally:
+        store.dispose()
     return rates
 
 

@@ -137,6 +137,33 @@ def postgres_database() -> Iterator[str]:
 # -- the measurements ------------------------------------------------------------------------------------
 
 
+def batch_progress(store: Any, batch: str) -> tuple[int, int]:
+    """(completed, ended unsuccessfully) of a batch, straight from the store."""
+    from sqlalchemy import func, select
+
+    from tether.runtime import runs
+    from tether.runtime.states import UNSUCCESSFUL
+
+    r = runs.runs_table.c
+    with store.read() as conn:
+        rows = dict(conn.execute(select(r.status, func.count()).where(r.batch_id == batch).group_by(r.status)).all())
+    return rows.get("COMPLETED", 0), sum(n for s, n in rows.items() if s in UNSUCCESSFUL)
+
+
+def wait_for_batch(store: Any, batch: str, count: int, deadline: float) -> None:
+    """Poll the store every 50 ms until all `count` runs of the batch are COMPLETED; a run that ended
+    unsuccessfully, or `deadline` (a `time.perf_counter()` instant) passing, raises."""
+    while True:
+        done, bad = batch_progress(store, batch)
+        if done >= count:
+            return
+        if bad:
+            raise RuntimeError(f"{bad} runs of batch {batch} ended unsuccessfully")
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"only {done}/{count} runs of batch {batch} completed before the deadline")
+        time.sleep(0.05)
+
+
 class Bench:
     def __init__(self, stack: Any, args: argparse.Namespace) -> None:
         import httpx
@@ -155,15 +182,6 @@ class Bench:
     def close(self) -> None:
         self.http.close()
 
-    def _completed(self, batch: str) -> tuple[int, int]:
-        """(completed, ended unsuccessfully) of a batch, straight from the store."""
-        r, select, func = self._r, self._select, self._func
-        with self.stack.store.read() as conn:
-            rows = dict(conn.execute(select(r.status, func.count()).where(r.batch_id == batch).group_by(r.status)).all())
-        done = rows.get("COMPLETED", 0)
-        bad = sum(n for s, n in rows.items() if s in ("FAILED", "CRASHED", "SYSTEM_FAILURE", "CANCELED", "EXPIRED", "TIMED_OUT"))
-        return done, bad
-
     def batch(self, count: int) -> tuple[float, float, float]:
         """Trigger `count` no-op runs in one request; return (post seconds, to-all-COMPLETED seconds, to last finished_at)."""
         self.last_batch = ""
@@ -174,16 +192,7 @@ class Bench:
         post = time.perf_counter() - t0
         response.raise_for_status()
         batch = self.last_batch = response.json()["id"]
-        deadline = t0 + self.args.timeout
-        while True:
-            done, bad = self._completed(batch)
-            if done >= count:
-                break
-            if bad:
-                raise RuntimeError(f"{bad} runs of batch {batch} ended unsuccessfully")
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"only {done}/{count} runs of batch {batch} completed in {self.args.timeout}s")
-            time.sleep(0.05)
+        wait_for_batch(self.stack.store, batch, count, t0 + self.args.timeout)
         elapsed = time.perf_counter() - t0
         r, select, func = self._r, self._select, self._func
         with self.stack.store.read() as conn:
